@@ -1,0 +1,157 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/render"
+	"github.com/dbgtool/dbg/sources/files"
+)
+
+func init() { register(newCmdTrace) }
+
+// TraceOptions is everything `dbg trace` needs, resolved from flags and config.
+type TraceOptions struct {
+	IO       *IOStreams
+	File     string // a trace export; "-" for stdin
+	IDs      []string
+	Format   render.Format
+	Render   render.Options
+	Analysis investigate.TraceOptions
+	// Fetch loads traces by ID from a live backend; nil when none is configured.
+	Fetch func(ctx context.Context, ids []string) ([]*investigate.Trace, error)
+}
+
+func newCmdTrace(f *Factory) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "trace [TRACE_ID...]",
+		Short: "Analyse a trace: critical path, slow spans, N+1 calls, error origin",
+		Long: `Analyse one trace: the waterfall with its critical path, the spans that cost the request the most
+time on it, repeated calls (N+1 and fan-out), where errors start, and per-operation statistics.
+
+Read a Jaeger JSON export or OTLP JSON file with --file (format detected from content, "-" for stdin).`,
+		Example: `  dbg trace --file testdata/traces/checkout.json
+  dbg trace --file trace.json --output json | jq '.findings[0]'`,
+		Args: argsUsage(cobra.ArbitraryArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSettings(cmd, f)
+			if err != nil {
+				return err
+			}
+			opts := &TraceOptions{IO: f.IO, File: s.String("file"), IDs: args}
+			if opts.Format, err = s.Format(render.FormatTable, render.FormatJSON, render.FormatMarkdown); err != nil {
+				return err
+			}
+			opts.Render = s.RenderOptions(f)
+			if opts.Analysis, err = traceAnalysisOptions(s); err != nil {
+				return err
+			}
+			if opts.File == "" && len(args) == 0 {
+				return usageErrorf("dbg trace: give a trace ID (with --jaeger-url) or --file PATH")
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), s.Timeout())
+			defer cancel()
+			return traceRun(ctx, opts)
+		},
+	}
+	c.Flags().String("file", "", `read traces from a Jaeger JSON export or OTLP JSON file ("-" for stdin)`)
+	return c
+}
+
+// traceAnalysisOptions reads the analysis thresholds from config: n-plus-one-min-count,
+// n-plus-one-min-total, slow-span-min-share.
+func traceAnalysisOptions(s *Settings) (investigate.TraceOptions, error) {
+	o := investigate.DefaultTraceOptions()
+	if s.IsSet("n-plus-one-min-count") {
+		o.NPlusOneMinCount = s.Int("n-plus-one-min-count")
+	}
+	if d, err := s.Duration("n-plus-one-min-total"); err != nil {
+		return o, err
+	} else if d > 0 {
+		o.NPlusOneMinTotal = d
+	}
+	if s.IsSet("slow-span-min-share") {
+		o.SlowSpanMinShare = s.v.GetFloat64("slow-span-min-share")
+	}
+	return o, nil
+}
+
+func traceRun(ctx context.Context, opts *TraceOptions) error {
+	var traces []*investigate.Trace
+	var err error
+	switch {
+	case opts.File != "":
+		traces, err = readTraceFile(opts.IO.In, opts.File)
+		if err != nil {
+			return err
+		}
+		if len(opts.IDs) > 0 {
+			if traces, err = selectTraces(traces, opts.IDs, opts.File); err != nil {
+				return err
+			}
+		}
+	case opts.Fetch != nil:
+		if traces, err = opts.Fetch(ctx, opts.IDs); err != nil {
+			return err
+		}
+	default:
+		return usageErrorf("dbg trace %s: no trace source; set --jaeger-url (or DBG_JAEGER_URL) or use --file", strings.Join(opts.IDs, " "))
+	}
+	reports := make([]*investigate.TraceReport, 0, len(traces))
+	for _, t := range traces {
+		reports = append(reports, investigate.AnalyzeTrace(t, opts.Analysis))
+	}
+	return writeTraceReports(opts.IO.Out, reports, opts.Format, opts.Render)
+}
+
+func readTraceFile(stdin io.Reader, path string) ([]*investigate.Trace, error) {
+	if path == "-" {
+		ts, err := files.ReadTraces(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("trace from stdin: %w", err)
+		}
+		return ts, nil
+	}
+	return files.ReadTraceFile(path)
+}
+
+func selectTraces(all []*investigate.Trace, ids []string, from string) ([]*investigate.Trace, error) {
+	byID := map[string]*investigate.Trace{}
+	for _, t := range all {
+		byID[strings.ToLower(t.ID)] = t
+	}
+	out := make([]*investigate.Trace, 0, len(ids))
+	for _, id := range ids {
+		t, ok := byID[strings.ToLower(strings.TrimLeft(id, "0"))]
+		if !ok {
+			t, ok = byID[strings.ToLower(id)]
+		}
+		if !ok {
+			return nil, fmt.Errorf("trace %s not found in %s", id, from)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// writeTraceReports writes one report as the contract's object; several as a JSON array, or one after
+// another for people.
+func writeTraceReports(w io.Writer, reps []*investigate.TraceReport, f render.Format, o render.Options) error {
+	if f == render.FormatJSON && len(reps) != 1 {
+		return render.JSON(w, reps)
+	}
+	for i, r := range reps {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := render.Trace(w, r, f, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,555 @@
+package investigate
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TraceOptions tunes the trace analyses. The zero value is not useful; start from DefaultTraceOptions.
+type TraceOptions struct {
+	// NPlusOneMinCount and NPlusOneMinTotal are the thresholds for repeated calls under one parent,
+	// in the spirit of Sentry's N+1 detector (5 repeats, 50 ms in total).
+	NPlusOneMinCount int
+	NPlusOneMinTotal time.Duration
+	// SlowSpanMinShare is the share of the request's critical path an operation must take to be reported.
+	SlowSpanMinShare float64
+	// MaxSlowSpans caps the slow_span findings.
+	MaxSlowSpans int
+}
+
+// DefaultTraceOptions are the thresholds dbg ships with.
+func DefaultTraceOptions() TraceOptions {
+	return TraceOptions{NPlusOneMinCount: 5, NPlusOneMinTotal: 50 * time.Millisecond, SlowSpanMinShare: 0.1, MaxSlowSpans: 5}
+}
+
+// PathEntry is one span on the critical path in the JSON contract.
+type PathEntry struct {
+	SpanID     string  `json:"span_id"`
+	Service    string  `json:"service"`
+	Operation  string  `json:"operation"`
+	DurationMs float64 `json:"duration_ms"`
+	SelfMs     float64 `json:"self_ms"`
+}
+
+// OpStats are Jaeger-style Trace Statistics for one (service, operation).
+type OpStats struct {
+	Service     string  `json:"service"`
+	Operation   string  `json:"operation"`
+	Count       int     `json:"count"`
+	TotalMs     float64 `json:"total_ms"`
+	SelfTotalMs float64 `json:"self_total_ms"`
+	AvgMs       float64 `json:"avg_ms"`
+	MaxMs       float64 `json:"max_ms"`
+	Errors      int     `json:"errors"`
+}
+
+// TraceReport is the result of analysing one trace: the `dbg trace` JSON contract.
+type TraceReport struct {
+	TraceID      string      `json:"trace_id"`
+	SpanCount    int         `json:"span_count"`
+	Services     []string    `json:"services"`
+	Start        time.Time   `json:"start"`
+	DurationMs   float64     `json:"duration_ms"`
+	CriticalPath []PathEntry `json:"critical_path"`
+	Stats        []OpStats   `json:"stats"`
+	Findings     []Finding   `json:"findings"`
+	Warnings     []string    `json:"warnings"`
+
+	// Tree and the per-span figures below feed the waterfall; they are not part of the JSON.
+	Tree     *Tree           `json:"-"`
+	OnPath   []bool          `json:"-"`
+	SelfTime []time.Duration `json:"-"`
+	IsError  []bool          `json:"-"`
+}
+
+// AnalyzeTrace runs every trace analysis over tr.
+func AnalyzeTrace(tr *Trace, opts TraceOptions) *TraceReport {
+	t := BuildTree(tr)
+	rep := &TraceReport{
+		TraceID:      tr.ID,
+		SpanCount:    t.Len(),
+		Services:     tr.Services(),
+		CriticalPath: []PathEntry{},
+		Warnings:     append(append([]string{}, tr.Warnings...), t.Warnings...),
+		Tree:         t,
+		SelfTime:     t.SelfTime(),
+		OnPath:       make([]bool, len(tr.Spans)),
+		IsError:      make([]bool, len(tr.Spans)),
+	}
+	root := t.Root()
+	if root < 0 {
+		rep.Stats = []OpStats{}
+		rep.Findings = []Finding{}
+		rep.Warnings = append(rep.Warnings, "the trace has no spans")
+		return rep
+	}
+	rs := t.Span(root)
+	rep.Start = rs.Start
+	rep.DurationMs = Ms(rs.Duration)
+	steps := t.CriticalSteps(t.CriticalPath(root))
+	for _, st := range steps {
+		s := t.Span(st.Span)
+		rep.OnPath[st.Span] = true
+		rep.CriticalPath = append(rep.CriticalPath, PathEntry{
+			SpanID: s.SpanID, Service: s.Service, Operation: s.Operation,
+			DurationMs: Ms(s.Duration), SelfMs: Ms(st.Self),
+		})
+	}
+	for _, i := range t.Order {
+		rep.IsError[i] = SpanIsError(t.Span(i))
+	}
+	rep.Stats = Statistics(t, rep.SelfTime, rep.IsError)
+	var fs []Finding
+	fs = append(fs, SlowSpans(t, root, steps, opts)...)
+	fs = append(fs, RepeatedCalls(t, root, opts)...)
+	fs = append(fs, ErrorOrigins(t, root, rep.IsError)...)
+	rep.Findings = RankFindings(fs)
+	for i := range rep.Findings {
+		if len(rep.Findings[i].TraceIDs) == 0 && tr.ID != "" {
+			rep.Findings[i].TraceIDs = []string{tr.ID}
+		}
+	}
+	return rep
+}
+
+// Statistics aggregates spans per (service, operation), most total time first.
+func Statistics(t *Tree, self []time.Duration, isErr []bool) []OpStats {
+	type key struct{ svc, op string }
+	idx := map[key]int{}
+	var out []OpStats
+	var totals, selfs, maxes []time.Duration
+	for _, i := range t.Order {
+		s := t.Span(i)
+		k := key{s.Service, s.Operation}
+		j, ok := idx[k]
+		if !ok {
+			j = len(out)
+			idx[k] = j
+			out = append(out, OpStats{Service: s.Service, Operation: s.Operation})
+			totals, selfs, maxes = append(totals, 0), append(selfs, 0), append(maxes, 0)
+		}
+		out[j].Count++
+		totals[j] += s.Duration
+		selfs[j] += self[i]
+		maxes[j] = max(maxes[j], s.Duration)
+		if isErr[i] {
+			out[j].Errors++
+		}
+	}
+	for j := range out {
+		out[j].TotalMs = Ms(totals[j])
+		out[j].SelfTotalMs = Ms(selfs[j])
+		out[j].AvgMs = Ms(totals[j] / time.Duration(out[j].Count))
+		out[j].MaxMs = Ms(maxes[j])
+	}
+	slices.SortStableFunc(out, func(a, b OpStats) int {
+		if c := cmp.Compare(b.SelfTotalMs, a.SelfTotalMs); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Service+"\x00"+a.Operation, b.Service+"\x00"+b.Operation)
+	})
+	if out == nil {
+		out = []OpStats{}
+	}
+	return out
+}
+
+// Peer names the downstream a client span calls, from the semantic-convention attributes that say so.
+func Peer(s *Span) string {
+	if p := s.Attrs.First("peer.service", "db.system.name", "db.system", "server.address", "net.peer.name",
+		"rpc.service", "messaging.destination.name", "http.host", "net.peer.ip"); p != "" {
+		return p
+	}
+	return ""
+}
+
+// SlowSpans ranks (service, operation) pairs by the critical-path self time they cost the request: a
+// long span that mostly waits on a child is not the slow one; the child is.
+func SlowSpans(t *Tree, root int32, steps []PathStep, opts TraceOptions) []Finding {
+	total := t.Span(root).Duration
+	if total <= 0 {
+		return nil
+	}
+	type group struct {
+		svc, op, peer string
+		self, dur     time.Duration
+		ids           []string
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for _, st := range steps {
+		s := t.Span(st.Span)
+		k := s.Service + "\x00" + s.Operation
+		g := byKey[k]
+		if g == nil {
+			g = &group{svc: s.Service, op: s.Operation}
+			if s.Kind == KindClient || s.Kind == KindProducer {
+				g.peer = Peer(s)
+			}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		g.self += st.Self
+		g.dur += s.Duration
+		g.ids = append(g.ids, s.SpanID)
+	}
+	slices.SortStableFunc(groups, func(a, b *group) int { return cmp.Compare(b.self, a.self) })
+	var out []Finding
+	for _, g := range groups {
+		share := float64(g.self) / float64(total)
+		if share < opts.SlowSpanMinShare || len(out) >= opts.MaxSlowSpans {
+			break
+		}
+		title := fmt.Sprintf("%s %s holds the request for %s (%.0f%% of %s)", g.svc, g.op, fmtDur(g.self), share*100, fmtDur(total))
+		rec := "Look at what this span does on its own (no child span covers this time): add spans or profile it."
+		if g.peer != "" {
+			title = fmt.Sprintf("%s waits %s on %s (%s, %.0f%% of the request)", g.svc, fmtDur(g.self), g.peer, g.op, share*100)
+			rec = fmt.Sprintf("The time is spent in the call to %s: check its latency, add a timeout, cache or parallelise the call.", g.peer)
+		}
+		ev := map[string]any{
+			"self_ms": Ms(g.self), "duration_ms": Ms(g.dur), "share": round3(share), "peer": g.peer,
+			"span_ids": capStrings(g.ids, 20), "span_id": g.ids[0],
+		}
+		out = append(out, Finding{
+			Kind: KindSlowSpan, Score: share, Service: g.svc, Operation: g.op, Title: title,
+			Evidence: ev, Recommendation: rec,
+		})
+	}
+	return out
+}
+
+// CallKey says which calls count as "the same call" for N+1 detection: the normalised statement for
+// database spans, the route or URL template for HTTP clients, the method for RPC. Empty means the span is
+// not a call that can repeat.
+func CallKey(s *Span) (key, kind string) {
+	if st := s.Attrs.First("db.query.text", "db.statement"); st != "" {
+		return NormalizeStatement(st), "statement"
+	}
+	if s.Kind != KindClient && s.Kind != KindProducer {
+		if s.Attrs.First("db.system", "db.system.name") == "" {
+			return "", ""
+		}
+		return s.Operation, "statement"
+	}
+	if r := s.Attrs.First("url.template", "http.route"); r != "" {
+		return s.Attrs.First("http.request.method", "http.method") + " " + r, "route"
+	}
+	if u := s.Attrs.First("url.full", "http.url", "http.target", "url.path"); u != "" {
+		return s.Attrs.First("http.request.method", "http.method") + " " + TemplatePath(u), "route"
+	}
+	if m := s.Attrs.First("rpc.method"); m != "" {
+		return s.Attrs.First("rpc.service") + "/" + m, "route"
+	}
+	return s.Operation, "route"
+}
+
+var (
+	reUUID   = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+	reHexID  = regexp.MustCompile(`\b[0-9a-fA-F]{16,}\b`)
+	reNumSeg = regexp.MustCompile(`/\d+(/|$)`)
+)
+
+// TemplatePath turns a concrete URL into a route template: query dropped, UUIDs, long hex IDs and numeric
+// path segments replaced by {id}.
+func TemplatePath(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+			u = u[i+3+j:]
+		}
+	}
+	u = reUUID.ReplaceAllString(u, "{id}")
+	u = reHexID.ReplaceAllString(u, "{id}")
+	for reNumSeg.MatchString(u) {
+		u = reNumSeg.ReplaceAllString(u, "/{id}$1")
+	}
+	return u
+}
+
+// RepeatedCalls finds, under each parent, runs of the same call. Calls made one after another are an
+// N+1 (kind n_plus_one); calls made concurrently are a fan-out (kind fanout), reported separately because
+// the fix differs (batching versus bounding concurrency).
+func RepeatedCalls(t *Tree, root int32, opts TraceOptions) []Finding {
+	reqDur := t.Span(root).Duration
+	type group struct {
+		key, kind string
+		spans     []int32
+	}
+	var out []Finding
+	for _, p := range t.Order {
+		ch := t.Children(p)
+		if len(ch) < opts.NPlusOneMinCount {
+			continue
+		}
+		groups := map[string]*group{}
+		var order []*group
+		for _, c := range ch {
+			k, kind := CallKey(t.Span(c))
+			if k == "" {
+				continue
+			}
+			g := groups[k]
+			if g == nil {
+				g = &group{key: k, kind: kind}
+				groups[k] = g
+				order = append(order, g)
+			}
+			g.spans = append(g.spans, c)
+		}
+		for _, g := range order {
+			if len(g.spans) < opts.NPlusOneMinCount {
+				continue
+			}
+			var total time.Duration
+			for _, c := range g.spans {
+				total += t.Span(c).Duration
+			}
+			if total < opts.NPlusOneMinTotal {
+				continue
+			}
+			first := t.Span(g.spans[0])
+			last := t.Span(g.spans[len(g.spans)-1])
+			wall := last.End().Sub(first.Start)
+			conc := maxConcurrency(t, g.spans)
+			parent := t.Span(p)
+			ids := make([]string, 0, len(g.spans))
+			for _, c := range g.spans {
+				ids = append(ids, t.Span(c).SpanID)
+			}
+			ev := map[string]any{
+				"count": len(g.spans), "total_ms": Ms(total), "parent_operation": parent.Operation,
+				"parent_span_id": parent.SpanID, "wall_ms": Ms(wall), "span_ids": capStrings(ids, 20),
+			}
+			ev[g.kind] = g.key
+			f := Finding{Service: first.Service, Operation: first.Operation, Evidence: ev}
+			share := 0.0
+			if reqDur > 0 {
+				share = float64(wall) / float64(reqDur)
+			}
+			if conc <= 1 {
+				f.Kind = KindNPlusOne
+				// Sequential repeats cost their whole wall time; make even a small share visible.
+				f.Score = 0.3 + 0.7*share
+				f.Title = fmt.Sprintf("N+1: %s calls %q %d times one after another under %s (%s)", first.Service, g.key, len(g.spans), parent.Operation, fmtDur(total))
+				f.Recommendation = "Batch these calls into one (WHERE id IN (...), a bulk endpoint, or a join), or load the data once before the loop."
+			} else {
+				f.Kind = KindFanout
+				ev["concurrency"] = conc
+				f.Score = 0.15 + 0.5*share
+				f.Title = fmt.Sprintf("fan-out: %s calls %q %d times, up to %d at once, under %s", first.Service, g.key, len(g.spans), conc, parent.Operation)
+				f.Recommendation = "Many concurrent calls for one request: use a batch API or bound the concurrency so one request cannot flood the downstream."
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// maxConcurrency is the largest number of the given spans open at one instant. Touching intervals
+// (one ends exactly when the next starts) do not overlap.
+func maxConcurrency(t *Tree, spans []int32) int {
+	type ev struct {
+		at    time.Time
+		delta int
+	}
+	evs := make([]ev, 0, 2*len(spans))
+	for _, c := range spans {
+		s := t.Span(c)
+		evs = append(evs, ev{s.Start, 1}, ev{s.End(), -1})
+	}
+	slices.SortFunc(evs, func(a, b ev) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.delta, b.delta) // ends before starts at the same instant
+	})
+	cur, best := 0, 0
+	for _, e := range evs {
+		cur += e.delta
+		best = max(best, cur)
+	}
+	return best
+}
+
+// SpanIsError reports whether a span says it failed: status ERROR, the error=true tag, an HTTP 5xx (a
+// 4xx on a server span is the caller's mistake, not this service failing), or an exception event.
+func SpanIsError(s *Span) bool {
+	if s.Status == StatusError {
+		return true
+	}
+	if v, ok := s.Attrs.Get("error"); ok && (v == "true" || v == "1") {
+		return true
+	}
+	if code := s.Attrs.First("http.response.status_code", "http.status_code"); code != "" {
+		if n, err := strconv.Atoi(code); err == nil && n >= 500 {
+			return true
+		}
+	}
+	for i := range s.Events {
+		if s.Events[i].Name == "exception" {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrorDetail extracts the exception type and message a span recorded, falling back to the status
+// message, error.type and the HTTP status.
+func ErrorDetail(s *Span) (typ, msg string) {
+	for i := range s.Events {
+		e := &s.Events[i]
+		if e.Name == "exception" || e.Attrs.First("exception.type", "exception.message") != "" {
+			typ = e.Attrs.First("exception.type", "error.kind")
+			msg = e.Attrs.First("exception.message", "message")
+			break
+		}
+		if e.Attrs.First("event") == "error" {
+			typ = e.Attrs.First("error.kind", "error.object")
+			msg = e.Attrs.First("message", "error.object")
+		}
+	}
+	if typ == "" {
+		typ = s.Attrs.First("error.type", "exception.type", "otel.status_description")
+	}
+	if msg == "" {
+		msg = s.StatusMessage
+	}
+	if msg == "" {
+		msg = s.Attrs.First("exception.message", "error.message", "otel.status_description")
+	}
+	if code := s.Attrs.First("http.response.status_code", "http.status_code"); code != "" && (typ == "" || msg == "") {
+		if typ == "" {
+			typ = "HTTP " + code
+		}
+		if msg == "" {
+			msg = "HTTP status " + code
+		}
+	}
+	if typ == "" {
+		typ = "error"
+	}
+	return typ, msg
+}
+
+// ErrorOrigins finds the spans where errors start: error spans none of whose descendants failed. Their
+// error ancestors merely propagate the failure and are listed as such in the evidence.
+func ErrorOrigins(t *Tree, root int32, isErr []bool) []Finding {
+	n := len(t.Trace.Spans)
+	// errBelow[i]: some descendant of i (not i) is an error. Reverse pre-order visits children first.
+	errBelow := make([]bool, n)
+	for k := len(t.Order) - 1; k >= 0; k-- {
+		i := t.Order[k]
+		if p := t.Parent[i]; p >= 0 && (isErr[i] || errBelow[i]) {
+			errBelow[p] = true
+		}
+	}
+	rootFailed := isErr[root]
+	type origin struct {
+		span        int32
+		propagators []string
+	}
+	var out []Finding
+	for _, i := range t.Order {
+		if !isErr[i] || errBelow[i] {
+			continue
+		}
+		s := t.Span(i)
+		var chain []string
+		for p := t.Parent[i]; p >= 0; p = t.Parent[p] {
+			if isErr[p] {
+				ps := t.Span(p)
+				chain = append(chain, ps.Service+" "+ps.Operation+" ("+ps.SpanID+")")
+			}
+		}
+		typ, msg := ErrorDetail(s)
+		reachesRoot := rootFailed && (i == root || onAncestry(t, i, root))
+		score := 0.45
+		if reachesRoot {
+			score = 0.9 // the request failed because of this span
+		}
+		ev := map[string]any{
+			"span_id": s.SpanID, "exception_type": typ, "message": msg,
+			"propagated_by": capStrings(chain, 20), "request_failed": reachesRoot,
+		}
+		title := fmt.Sprintf("error starts in %s %s: %s", s.Service, s.Operation, oneLine(typ, msg))
+		rec := "Start from this span's logs and exception; the spans above it only pass the error on."
+		if p := Peer(s); p != "" && (s.Kind == KindClient) {
+			ev["peer"] = p
+			rec = fmt.Sprintf("The call to %s failed: check %s's health and logs; consider a retry with backoff or a fallback.", p, p)
+		}
+		out = append(out, Finding{
+			Kind: KindErrorOrigin, Score: score, Service: s.Service, Operation: s.Operation,
+			Title: title, Evidence: ev, Recommendation: rec,
+		})
+	}
+	// Many identical origins (a retry loop, an error in every iteration of an N+1) read as one finding.
+	return mergeFindings(out)
+}
+
+func onAncestry(t *Tree, i, root int32) bool {
+	for p := t.Parent[i]; p >= 0; p = t.Parent[p] {
+		if p == root {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeFindings folds findings with the same kind, service, operation and title into the first,
+// counting them in evidence["occurrences"].
+func mergeFindings(fs []Finding) []Finding {
+	var out []Finding
+	seen := map[string]int{}
+	for _, f := range fs {
+		k := f.Kind + "\x00" + f.Service + "\x00" + f.Operation + "\x00" + f.Title
+		if j, ok := seen[k]; ok {
+			out[j].Evidence["occurrences"] = out[j].Evidence["occurrences"].(int) + 1
+			out[j].Score = max(out[j].Score, f.Score)
+			continue
+		}
+		f.Evidence["occurrences"] = 1
+		seen[k] = len(out)
+		out = append(out, f)
+	}
+	return out
+}
+
+func oneLine(typ, msg string) string {
+	if msg == "" {
+		return typ
+	}
+	return typ + ": " + msg
+}
+
+func capStrings(s []string, n int) []string {
+	if s == nil {
+		return []string{}
+	}
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// fmtDur prints a duration the way people read latency: 1.2s, 340ms, 12.5ms, 800µs.
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + "s"
+	case d >= 10*time.Millisecond:
+		return strconv.FormatFloat(float64(d)/1e6, 'f', 0, 64) + "ms"
+	case d >= time.Millisecond:
+		return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + "ms"
+	}
+	return strconv.FormatInt(d.Microseconds(), 10) + "µs"
+}
+
+// FormatDuration is fmtDur for other packages (render).
+func FormatDuration(d time.Duration) string { return fmtDur(d) }

@@ -1,0 +1,5 @@
+package render
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }
