@@ -165,6 +165,9 @@ func Evidence(w io.Writer, fs []investigate.Finding, md bool, o Options) {
 		}
 		for _, k := range sortedKeys(f.Evidence) {
 			v := Clean(fmt.Sprint(f.Evidence[k]))
+			if v == "" {
+				continue
+			}
 			if md {
 				fmt.Fprintf(w, "- %s: `%s`\n", k, strings.ReplaceAll(v, "`", "'"))
 			} else {
