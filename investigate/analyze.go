@@ -451,10 +451,6 @@ func ErrorOrigins(t *Tree, root int32, isErr []bool) []Finding {
 		}
 	}
 	rootFailed := isErr[root]
-	type origin struct {
-		span        int32
-		propagators []string
-	}
 	var out []Finding
 	for _, i := range t.Order {
 		if !isErr[i] || errBelow[i] {

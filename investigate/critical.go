@@ -31,7 +31,8 @@ func (t *Tree) CriticalPath(root int32) []PathSegment {
 		var out []int32
 		for _, c := range t.Children(i) {
 			s := &spans[c]
-			if s.FollowsFrom || !s.Start.Before(we) || s.End().Before(ws) {
+			// Zero-length spans cannot hold the request; spans outside the window are skew or async work.
+			if s.FollowsFrom || s.Duration <= 0 || !s.Start.Before(we) || !s.End().After(ws) {
 				continue
 			}
 			out = append(out, c)
@@ -73,17 +74,15 @@ func (t *Tree) CriticalPath(root int32) []PathSegment {
 			break
 		}
 		if child >= 0 {
-			if ce.Before(cursor) {
-				path = append(path, PathSegment{Span: f.span, Start: ce, End: cursor})
-			}
+			// A zero-length segment still records that the span is on the path (it waits on its child
+			// the whole time).
+			path = append(path, PathSegment{Span: f.span, Start: ce, End: cursor})
 			cursor = ce
 			stack = append(stack, frame{span: child, start: cs, end: ce, kids: clampedKids(child, cs, ce)})
 			continue
 		}
 		if f.start.Before(cursor) {
 			path = append(path, PathSegment{Span: f.span, Start: f.start, End: cursor})
-		}
-		if f.start.Before(cursor) {
 			cursor = f.start
 		}
 		stack = stack[:len(stack)-1]
@@ -102,12 +101,6 @@ func (t *Tree) CriticalSteps(segs []PathSegment) []PathStep {
 	self := map[int32]time.Duration{}
 	for _, s := range segs {
 		self[s.Span] += s.End.Sub(s.Start)
-	}
-	// Spans whose only segments were zero-length still sit on the path.
-	for _, s := range segs {
-		if _, ok := self[s.Span]; !ok {
-			self[s.Span] = 0
-		}
 	}
 	out := make([]PathStep, 0, len(self))
 	for _, i := range t.Order {

@@ -52,10 +52,11 @@ func (b *builder) span(parent int, svc, op string, kind investigate.SpanKind, of
 		Service:   svc,
 		Operation: op,
 		Kind:      kind,
-		Start:     b.t0.Add(offset),
-		Duration:  dur,
-		Attrs:     append(investigate.Attrs{{Key: "span.kind", Value: kind.String()}}, attrs...),
-		Resource:  b.resource(svc),
+		// Microsecond precision: what Jaeger JSON can carry, so both fixture formats hold the same trace.
+		Start:    b.t0.Add(offset).Round(time.Microsecond),
+		Duration: dur.Round(time.Microsecond),
+		Attrs:    append(investigate.Attrs{{Key: "span.kind", Value: kind.String()}}, attrs...),
+		Resource: b.resource(svc),
 	}
 	if parent >= 0 {
 		s.ParentID = b.tr.Spans[parent].SpanID
