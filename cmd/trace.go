@@ -11,6 +11,7 @@ import (
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/render"
 	"github.com/dbgtool/dbg/sources/files"
+	"github.com/dbgtool/dbg/sources/jaeger"
 )
 
 func init() { register(newCmdTrace) }
@@ -25,6 +26,10 @@ type TraceOptions struct {
 	Analysis investigate.TraceOptions
 	// Fetch loads traces by ID from a live backend; nil when none is configured.
 	Fetch func(ctx context.Context, ids []string) ([]*investigate.Trace, error)
+	// Search, set by --service without trace IDs, lists (and with --analyze aggregates) matching traces
+	// found through Find.
+	Search *TraceSearchOptions
+	Find   func(ctx context.Context, q jaeger.Query) ([]*investigate.Trace, error)
 }
 
 func newCmdTrace(f *Factory) *cobra.Command {
@@ -34,10 +39,19 @@ func newCmdTrace(f *Factory) *cobra.Command {
 		Long: `Analyse one trace: the waterfall with its critical path, the spans that cost the request the most
 time on it, repeated calls (N+1 and fan-out), where errors start, and per-operation statistics.
 
-Read a Jaeger JSON export or OTLP JSON file with --file (format detected from content, "-" for stdin).`,
+Read a Jaeger JSON export or OTLP JSON file with --file (format detected from content, "-" for stdin),
+or fetch traces by ID from Jaeger (--jaeger-url http(s)://host:16686 or grpc(s)://host:16685); several
+IDs are fetched concurrently.
+
+With --service and no trace ID, search Jaeger and list the matching traces slowest first; --analyze
+analyses every trace found and aggregates the findings across them.`,
 		Example: `  dbg trace --file testdata/traces/checkout.json
-  dbg trace --file trace.json --output json | jq '.findings[0]'`,
-		Args: argsUsage(cobra.ArbitraryArgs),
+  dbg trace --file trace.json --output json | jq '.findings[0]'
+  dbg trace 4bf92f3577b34da6a3ce929d0e0e4736 --jaeger-url http://jaeger:16686
+  dbg trace --service checkout --since 1h --min-duration 500ms --errors
+  dbg trace --service checkout --operation "POST /orders" --limit 200 --analyze`,
+		Args:              argsUsage(cobra.ArbitraryArgs),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := loadSettings(cmd, f)
 			if err != nil {
@@ -52,14 +66,32 @@ Read a Jaeger JSON export or OTLP JSON file with --file (format detected from co
 				return err
 			}
 			if opts.File == "" && len(args) == 0 {
-				return usageErrorf("dbg trace: give a trace ID (with --jaeger-url) or --file PATH")
+				if opts.Search, err = traceSearchOptions(cmd, s, f.Now()); err != nil {
+					return err
+				}
+				if opts.Search == nil {
+					return usageErrorf("dbg trace: give a trace ID (with --jaeger-url), --service to search, or --file PATH")
+				}
+			}
+			if opts.File == "" && s.String("jaeger-url") != "" {
+				client, err := newJaegerClient(s)
+				if err != nil {
+					return err
+				}
+				defer client.Close()
+				opts.Fetch, opts.Find = client.Traces, client.Search
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), s.Timeout())
 			defer cancel()
+			if opts.Search != nil {
+				return traceSearchRun(ctx, opts)
+			}
 			return traceRun(ctx, opts)
 		},
 	}
 	c.Flags().String("file", "", `read traces from a Jaeger JSON export or OTLP JSON file ("-" for stdin)`)
+	addTraceSearchFlags(c)
+	registerServiceCompletion(c, f)
 	return c
 }
 
@@ -104,7 +136,9 @@ func traceRun(ctx context.Context, opts *TraceOptions) error {
 	}
 	reports := make([]*investigate.TraceReport, 0, len(traces))
 	for _, t := range traces {
-		reports = append(reports, investigate.AnalyzeTrace(t, opts.Analysis))
+		rep := investigate.AnalyzeTrace(t, opts.Analysis)
+		addJaegerLinks(rep.Findings, opts.Render.JaegerUI, rep.TraceID)
+		reports = append(reports, rep)
 	}
 	return writeTraceReports(opts.IO.Out, reports, opts.Format, opts.Render)
 }

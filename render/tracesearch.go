@@ -1,0 +1,146 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dbgtool/dbg/investigate"
+)
+
+// TraceSearch is the result of `dbg trace --service S`: the traces found, slowest first, and with
+// --analyze the findings aggregated across them. Its JSON form is public.
+type TraceSearch struct {
+	Service     string                     `json:"service"`
+	Operation   string                     `json:"operation,omitempty"`
+	Start       time.Time                  `json:"start"`
+	End         time.Time                  `json:"end"`
+	MinDuration string                     `json:"min_duration,omitempty"`
+	Tags        map[string]string          `json:"tags,omitempty"`
+	ErrorsOnly  bool                       `json:"errors_only,omitempty"`
+	Limit       int                        `json:"limit"`
+	Traces      []investigate.TraceSummary `json:"traces"`
+	// Aggregate is set with --analyze.
+	Aggregate *investigate.Aggregate `json:"aggregate,omitempty"`
+	Warnings  []string               `json:"warnings"`
+}
+
+// TraceSearchResult writes a search result in the given format.
+func TraceSearchResult(w io.Writer, r *TraceSearch, f Format, o Options) error {
+	if r.Traces == nil {
+		r.Traces = []investigate.TraceSummary{}
+	}
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
+	if f == FormatJSON {
+		return JSON(w, r)
+	}
+	md := f == FormatMarkdown
+	st := style{on: o.Color && !md}
+	what := Clean(r.Service)
+	if r.Operation != "" {
+		what += " " + Clean(r.Operation)
+	}
+	span := r.Start.UTC().Format(time.RFC3339) + " – " + r.End.UTC().Format(time.RFC3339)
+	if md {
+		fmt.Fprintf(w, "# Traces of `%s`\n\n- window: %s\n- traces: %d (limit %d)\n", strings.ReplaceAll(what, "`", "'"), span, len(r.Traces), r.Limit)
+	} else {
+		fmt.Fprintf(w, "%s %s  %s  %d traces (limit %d)\n", st.bold("traces of"), what, span, len(r.Traces), r.Limit)
+	}
+	for _, warn := range r.Warnings {
+		if md {
+			fmt.Fprintf(w, "- **warning:** %s\n", mdCell(Clean(warn)))
+		} else {
+			fmt.Fprintf(w, "%s %s\n", st.yellow("warning:"), Clean(warn))
+		}
+	}
+	section := func(title string) {
+		if md {
+			fmt.Fprintf(w, "\n## %s\n\n", title)
+		} else {
+			fmt.Fprintf(w, "\n%s\n", st.bold(strings.ToUpper(title)))
+		}
+	}
+	if len(r.Traces) == 0 {
+		_, err := fmt.Fprintln(w, "\nNo traces found; widen --since, or check --service, --operation and --tag.")
+		return err
+	}
+	if a := r.Aggregate; a != nil {
+		errs := ""
+		if a.ErrorCount > 0 {
+			errs = fmt.Sprintf(", %d with errors", a.ErrorCount)
+		}
+		line := fmt.Sprintf("p50 %s, p99 %s%s", fmtMs(a.P50Ms), fmtMs(a.P99Ms), errs)
+		if md {
+			fmt.Fprintf(w, "- latency: %s\n", line)
+		} else {
+			fmt.Fprintln(w, line)
+		}
+		section("Findings across traces")
+		if err := Findings(w, a.Findings, md, o); err != nil {
+			return err
+		}
+		Evidence(w, a.Findings, md, o)
+		section("Critical path time by operation")
+		rows := make([][]string, 0, len(a.PathCosts))
+		for _, c := range a.PathCosts {
+			op := Clean(c.Operation)
+			if md {
+				op = mdCell(op)
+			} else {
+				op = Truncate(op, 50)
+			}
+			rows = append(rows, []string{Clean(c.Service), op, fmt.Sprintf("%.1f", c.SelfMs), fmt.Sprintf("%.0f%%", c.Share*100),
+				fmt.Sprintf("%d/%d", c.Traces, a.TraceCount), fmt.Sprintf("%.1f", c.MaxMs)})
+		}
+		if err := table(w, md, []string{"SERVICE", "OPERATION", "SELF MS", "SHARE", "TRACES", "MAX MS"}, rows); err != nil {
+			return err
+		}
+	}
+	section("Traces, slowest first")
+	showLink := o.JaegerUI != "" && !md
+	header := []string{"START", "DURATION", "SPANS", "ERR", "SERVICES", "WORST FINDING", "TRACE"}
+	if showLink {
+		header = append(header, "LINK")
+	}
+	rows := make([][]string, 0, len(r.Traces))
+	for _, t := range r.Traces {
+		worst := "-"
+		if t.Worst != nil {
+			worst = string(t.Worst.Severity) + " " + Clean(t.Worst.Title)
+		}
+		services := make([]string, len(t.Services))
+		for i, s := range t.Services {
+			services[i] = Clean(s)
+		}
+		svc := strings.Join(services, ",")
+		errMark := ""
+		if t.Error {
+			errMark = st.red("!")
+			if md {
+				errMark = "yes"
+			}
+		}
+		id := Clean(t.TraceID)
+		if md {
+			worst, svc = mdCell(worst), mdCell(svc)
+			if t.Link != "" {
+				id = "[" + id + "](" + Clean(t.Link) + ")"
+			}
+		} else {
+			worst, svc = Truncate(worst, 70), Truncate(svc, 40)
+		}
+		row := []string{t.Start.UTC().Format("2006-01-02 15:04:05"), fmtMs(t.DurationMs), fmt.Sprint(t.SpanCount), errMark, svc, worst, id}
+		if showLink {
+			row = append(row, st.cyan(Clean(t.Link)))
+		}
+		rows = append(rows, row)
+	}
+	return table(w, md, header, rows)
+}
+
+func fmtMs(ms float64) string {
+	return investigate.FormatDuration(time.Duration(ms * float64(time.Millisecond)))
+}
