@@ -1,0 +1,554 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/render"
+	"github.com/dbgtool/dbg/sources/httpx"
+	"github.com/dbgtool/dbg/sources/pprof"
+)
+
+func init() { register(newCmdProfile) }
+
+// profileFetcher is what `dbg profile` needs from a live target.
+type profileFetcher interface {
+	Fetch(ctx context.Context, r pprof.Request) (*pprof.Raw, error)
+	BaseURL() string
+}
+
+// ProfileOptions is everything `dbg profile` needs, resolved from flags and config.
+type ProfileOptions struct {
+	IO   *IOStreams
+	Kind string
+	// Source fetches from --target; nil when reading --file.
+	Source profileFetcher
+	// File is a profile file (binary, gzipped or not, or a goroutine dump); "-" for stdin.
+	File    string
+	SaveDir string
+	Sample  string
+	Seconds int
+	// DiffBase is a profile file or URL to subtract; DiffEndpoint carries the auth for a URL.
+	DiffBase     string
+	DiffEndpoint httpx.Endpoint
+	Focus        *regexp.Regexp
+	TopN         int
+	// Samples > 1 with Interval turns on leak detection (heap: memory, goroutine: goroutines).
+	Samples  int
+	Interval time.Duration
+	Memory   investigate.MemoryLeakOptions
+	Gorout   investigate.GoroutineLeakOptions
+	CPU      investigate.CPUHotspotOptions
+	Format   render.Format
+	Render   render.Options
+	Now      func() time.Time
+}
+
+func newCmdProfile(f *Factory) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "profile heap|cpu|goroutine|allocs|mutex|block",
+		Short: "Top functions of a Go profile, CPU hotspots, and memory and goroutine leaks over time",
+		Long: `Read a Go profile from a service's net/http/pprof endpoints (--target http://host:6060) or a file
+(--file, gzipped or not; a debug=2 goroutine dump too) and show the functions that cost the most, by their
+own (flat) and cumulative value, with file:line. The heaviest CPU functions become cpu_hotspot findings.
+
+Leak detection: --samples N --interval D takes N profiles D apart. For heap it reports allocation sites
+whose in-use bytes grow steadily (a least-squares line with a good fit, ranked by growth rate, with the
+time until --memory-limit when given); for goroutine it reports groups of goroutines with one stack whose
+count keeps growing, where they block, since when, and which go statement started them. Ctrl-C ends
+sampling early and still reports.`,
+		Example: `  dbg profile cpu --target http://localhost:6060 --seconds 10
+  dbg profile heap --target http://localhost:6060 --samples 5 --interval 10s --memory-limit 2GiB
+  dbg profile goroutine --target http://localhost:6060 --samples 5 --interval 10s
+  dbg profile heap --file heap.pb.gz --sample alloc_space --focus 'myapp/'
+  dbg profile heap --target http://localhost:6060 --diff-base heap-before.pb.gz`,
+		Args: argsUsage(cobra.ExactArgs(1)),
+		ValidArgs: pprof.Kinds,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSettings(cmd, f)
+			if err != nil {
+				return err
+			}
+			opts, timeout, err := profileOptions(s, f, args[0])
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			return profileRun(ctx, opts)
+		},
+	}
+	fl := c.Flags()
+	fl.String("file", "", `read a profile file instead of --target ("-" for stdin)`)
+	fl.String("save", "", "keep every fetched profile in this directory, for go tool pprof")
+	fl.String("sample", "", "sample type to rank by: inuse_space, inuse_objects, alloc_space, alloc_objects, cpu, samples, delay, contentions (default: the profile's own)")
+	fl.Int("seconds", 0, "capture length for cpu (default 10) and, when set, a delta profile for the others")
+	fl.String("diff-base", "", "a profile file or URL to subtract: show what grew and shrank")
+	fl.String("focus", "", "keep only stacks through a function matching this regular expression")
+	fl.Int("top", 20, "rows in the top table (0: all)")
+	fl.Int("samples", 1, "profiles to take for leak detection (heap, goroutine); 5 or more is good")
+	fl.String("interval", "10s", "time between leak-detection samples")
+	fl.String("memory-limit", "", "the service's memory limit (e.g. 2GiB), to project when a leak reaches it")
+	fl.String("path-prefix", pprof.DefaultPathPrefix, "where the target serves net/http/pprof")
+	return c
+}
+
+// profileOptions resolves flags and config into options and the overall deadline.
+func profileOptions(s *Settings, f *Factory, kind string) (*ProfileOptions, time.Duration, error) {
+	if !slices.Contains(pprof.Kinds, kind) {
+		return nil, 0, usageErrorf("dbg profile %q: want one of %s", kind, strings.Join(pprof.Kinds, ", "))
+	}
+	o := &ProfileOptions{IO: f.IO, Kind: kind, File: s.String("file"), SaveDir: s.String("save"),
+		Sample: s.String("sample"), Seconds: s.Int("seconds"), DiffBase: s.String("diff-base"),
+		TopN: s.Int("top"), Samples: s.Int("samples"), Now: f.Now}
+	var err error
+	if o.Format, err = s.Format(render.FormatTable, render.FormatJSON, render.FormatMarkdown); err != nil {
+		return nil, 0, err
+	}
+	o.Render = s.RenderOptions(f)
+	if o.Seconds < 0 || o.TopN < 0 || o.Samples < 0 {
+		return nil, 0, usageErrorf("dbg profile: --seconds, --top and --samples cannot be negative")
+	}
+	if kind == "cpu" && o.Seconds == 0 {
+		o.Seconds = 10
+	}
+	if o.Interval, err = s.Duration("interval"); err != nil {
+		return nil, 0, err
+	}
+	if o.Samples > 1 {
+		if kind != "heap" && kind != "goroutine" {
+			return nil, 0, usageErrorf("dbg profile %s: --samples detects leaks in heap or goroutine profiles only", kind)
+		}
+		if o.File != "" {
+			return nil, 0, usageErrorf("dbg profile %s: --samples takes profiles from --target over time, not from --file", kind)
+		}
+		if o.Interval <= 0 {
+			return nil, 0, usageErrorf("dbg profile: --interval must be positive")
+		}
+	}
+	if pat := s.String("focus"); pat != "" {
+		if o.Focus, err = regexp.Compile(pat); err != nil {
+			return nil, 0, usageErrorf("--focus %q: %v", pat, err)
+		}
+	}
+	if lim := s.String("memory-limit"); lim != "" {
+		b, err := parseByteSize(lim)
+		if err != nil {
+			return nil, 0, usageErrorf("--memory-limit %q: %v", lim, err)
+		}
+		o.Memory.MemoryLimit = float64(b)
+	}
+	if s.IsSet("leak-min-fit") {
+		o.Memory.MinFit = s.v.GetFloat64("leak-min-fit")
+		o.Gorout.MinFit = o.Memory.MinFit
+	}
+	if g := s.String("memory-leak-min-growth"); g != "" {
+		b, err := parseByteSize(g)
+		if err != nil {
+			return nil, 0, usageErrorf("memory-leak-min-growth %q: %v", g, err)
+		}
+		o.Memory.MinGrowthPerMin = float64(b)
+	}
+	if s.IsSet("goroutine-leak-min-growth") {
+		o.Gorout.MinGrowth = s.v.GetFloat64("goroutine-leak-min-growth")
+	}
+	if s.IsSet("cpu-hotspot-min-share") {
+		o.CPU.MinShare = s.v.GetFloat64("cpu-hotspot-min-share")
+	}
+	ep := s.Endpoint("target")
+	o.DiffEndpoint = ep
+	timeout := s.Timeout()
+	switch {
+	case o.File != "":
+		if ep.URL != "" {
+			return nil, 0, usageErrorf("dbg profile: give --target or --file, not both")
+		}
+	case ep.URL == "":
+		return nil, 0, usageErrorf("dbg profile %s: no profile source; set --target http://host:6060 (or DBG_TARGET) or use --file", kind)
+	default:
+		src, err := pprof.New(ep, s.String("path-prefix"))
+		if err != nil {
+			return nil, 0, err
+		}
+		o.Source = src
+		req := pprof.CaptureTimeout(time.Duration(o.Seconds)*time.Second, ep.Timeout)
+		timeout = max(timeout, req+5*time.Second)
+		if o.Samples > 1 {
+			timeout += time.Duration(o.Samples-1)*o.Interval + time.Duration(o.Samples)*ep.Timeout
+		}
+	}
+	return o, timeout, nil
+}
+
+// parseByteSize reads "512MiB", "2GB", "1.5G", "1048576".
+func parseByteSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := len(s)
+	for i > 0 && (s[i-1] < '0' || s[i-1] > '9') {
+		i--
+	}
+	num, unit := s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v < 0 {
+		return 0, errors.New("want a size like 512MiB or 2GB")
+	}
+	mult := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "kb": 1e3, "kib": 1 << 10, "m": 1 << 20, "mb": 1e6,
+		"mib": 1 << 20, "g": 1 << 30, "gb": 1e9, "gib": 1 << 30, "t": 1 << 40, "tb": 1e12, "tib": 1 << 40}
+	m, ok := mult[unit]
+	if !ok {
+		return 0, fmt.Errorf("unknown unit %q", unit)
+	}
+	return int64(v * m), nil
+}
+
+// profileRun takes or reads the profile(s), analyses them and writes the report.
+func profileRun(ctx context.Context, o *ProfileOptions) error {
+	rep := &investigate.ProfileReport{Kind: o.Kind}
+	var err error
+	if o.Source != nil {
+		rep.Target = o.Source.BaseURL()
+	} else {
+		rep.Target = o.File
+	}
+	if o.Samples > 1 {
+		err = profileLeaks(ctx, o, rep)
+	} else {
+		err = profileOnce(ctx, o, rep)
+	}
+	if err != nil {
+		return err
+	}
+	rep.Normalize()
+	return render.Profile(o.IO.Out, rep, o.Format, o.Render)
+}
+
+// loadedProfile is one profile, from wherever it came.
+type loadedProfile struct {
+	prof  *investigate.Profile
+	dump  []investigate.GoroutineStack // set for a goroutine dump
+	from  string
+	taken time.Time
+}
+
+func profileOnce(ctx context.Context, o *ProfileOptions, rep *investigate.ProfileReport) error {
+	var l *loadedProfile
+	var err error
+	if o.Source != nil {
+		req := pprof.Request{Kind: o.Kind, Seconds: o.Seconds, GC: o.Kind == "heap" && o.Seconds == 0}
+		l, err = fetchProfile(ctx, o, rep, req)
+	} else {
+		l, err = readProfile(o, o.File)
+	}
+	if err != nil {
+		return err
+	}
+	if err := pprof.CheckKind(l.prof, o.Kind, l.from); err != nil {
+		return err
+	}
+	idx, err := l.prof.SampleIndex(o.Sample)
+	if err != nil {
+		return usageErrorf("--sample: %s: %v", l.from, err)
+	}
+	st := l.prof.SampleTypes[idx]
+	rep.SampleType, rep.Unit = st.Type, st.Unit
+	top, total := investigate.TopFunctions(l.prof, investigate.TopOptions{Sample: idx, Focus: o.Focus})
+	rep.Total = total
+	if o.DiffBase != "" {
+		base, err := loadDiffBase(ctx, o)
+		if err != nil {
+			return err
+		}
+		if err := pprof.CheckKind(base.prof, o.Kind, base.from); err != nil {
+			return err
+		}
+		bidx, err := base.prof.SampleIndex(st.Type)
+		if err != nil {
+			return fmt.Errorf("--diff-base %s: %v", base.from, err)
+		}
+		btop, _ := investigate.TopFunctions(base.prof, investigate.TopOptions{Sample: bidx, Focus: o.Focus})
+		top = investigate.DiffTop(top, btop, false)
+		rep.DiffBase = base.from
+	}
+	switch {
+	case o.Kind == "cpu" && o.DiffBase == "":
+		rep.Findings = investigate.CPUHotspots(top, total, st.Unit, o.CPU)
+	case o.Kind == "goroutine" && l.dump != nil:
+		snap := investigate.GoroutineSnapshot{Time: l.taken, Groups: investigate.GroupGoroutines(l.dump)}
+		rep.Findings = investigate.GoroutineLeaks([]investigate.GoroutineSnapshot{snap}, o.Gorout)
+	case o.Kind == "goroutine" && o.Source != nil:
+		rep.Findings, rep.Warnings = confirmedLeaks(ctx, o, rep, nil)
+	}
+	rep.Top = capProfileTop(top, o.TopN)
+	return nil
+}
+
+func capProfileTop(top []investigate.TopEntry, n int) []investigate.TopEntry {
+	if n > 0 && len(top) > n {
+		return top[:n]
+	}
+	return top
+}
+
+// fetchProfile fetches, saves when asked, and parses.
+func fetchProfile(ctx context.Context, o *ProfileOptions, rep *investigate.ProfileReport, req pprof.Request) (*loadedProfile, error) {
+	raw, err := o.Source.Fetch(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if o.SaveDir != "" {
+		path, err := pprof.Save(o.SaveDir, raw)
+		if err != nil {
+			return nil, err
+		}
+		rep.Saved = append(rep.Saved, path)
+	}
+	return parseLoaded(raw.Data, "the "+req.Kind+" profile at "+raw.URL, raw.Time)
+}
+
+func readProfile(o *ProfileOptions, path string) (*loadedProfile, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(io.LimitReader(o.IO.In, 1<<30))
+		if err != nil {
+			return nil, fmt.Errorf("profile from stdin: %w", err)
+		}
+		path = "stdin"
+	} else if data, err = pprof.ReadFile(path); err != nil {
+		return nil, err
+	}
+	return parseLoaded(data, "profile file "+path, o.Now())
+}
+
+func parseLoaded(data []byte, from string, at time.Time) (*loadedProfile, error) {
+	if pprof.IsGoroutineDump(data) {
+		gs, err := pprof.ParseGoroutineDump(data, from)
+		if err != nil {
+			return nil, err
+		}
+		return &loadedProfile{prof: pprof.ProfileFromGoroutines(gs), dump: gs, from: from, taken: at}, nil
+	}
+	p, _, err := pprof.Parse(data, from)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Time.IsZero() {
+		at = p.Time
+	}
+	return &loadedProfile{prof: p, from: from, taken: at}, nil
+}
+
+func loadDiffBase(ctx context.Context, o *ProfileOptions) (*loadedProfile, error) {
+	if strings.HasPrefix(o.DiffBase, "http://") || strings.HasPrefix(o.DiffBase, "https://") {
+		ep := o.DiffEndpoint
+		ep.Name, ep.Flag = "--diff-base", "--diff-base"
+		raw, err := pprof.FetchURL(ctx, ep, o.DiffBase)
+		if err != nil {
+			return nil, err
+		}
+		return parseLoaded(raw.Data, "--diff-base "+raw.URL, raw.Time)
+	}
+	l, err := readProfile(o, o.DiffBase)
+	if err != nil {
+		return nil, fmt.Errorf("--diff-base: %w", err)
+	}
+	return l, nil
+}
+
+// confirmedLeaks asks the target for Go 1.26's goroutineleak profile (debug=2, so goroutines carry the
+// runtime's "(leaked)" mark) and marks the groups of last that it confirms. Without last it returns
+// findings for the confirmed groups alone. A target that does not serve the profile is no error.
+func confirmedLeaks(ctx context.Context, o *ProfileOptions, rep *investigate.ProfileReport, last *investigate.GoroutineSnapshot) ([]investigate.Finding, []string) {
+	raw, err := o.Source.Fetch(ctx, pprof.Request{Kind: "goroutineleak", Debug: 2})
+	if err != nil {
+		if errors.Is(err, pprof.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, []string{"goroutineleak profile: " + err.Error()}
+	}
+	if o.SaveDir != "" {
+		if path, err := pprof.Save(o.SaveDir, raw); err == nil {
+			rep.Saved = append(rep.Saved, path)
+		}
+	}
+	gs, err := pprof.ParseGoroutineDump(raw.Data, "the goroutineleak profile at "+raw.URL)
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	groups := investigate.GroupGoroutines(gs)
+	if last != nil {
+		for k, g := range groups {
+			if lg, ok := last.Groups[k]; ok {
+				lg.Leaked = g.Leaked
+			} else if g.Leaked > 0 {
+				last.Groups[k] = g
+			}
+		}
+		return nil, nil
+	}
+	return investigate.GoroutineLeaks([]investigate.GoroutineSnapshot{{Time: raw.Time, Groups: groups}}, o.Gorout), nil
+}
+
+// profileLeaks takes o.Samples profiles o.Interval apart and reports what grows. Ctrl-C or the deadline
+// ends sampling early; what was collected is still analysed.
+func profileLeaks(ctx context.Context, o *ProfileOptions, rep *investigate.ProfileReport) error {
+	var heapSnaps []investigate.SiteSnapshot
+	var gSnaps []investigate.GoroutineSnapshot
+	sites := map[string]investigate.Site{}
+	var last *loadedProfile
+	bar := newProfileProgress(o.IO, o.Kind, o.Samples)
+	start := time.Now()
+	useDump := true
+	stopped := ""
+	for i := 0; i < o.Samples; i++ {
+		if i > 0 {
+			bar.wait(o.Interval, i)
+			if err := profileSleep(ctx, o.Interval); err != nil {
+				stopped = samplingStopped(ctx)
+				break
+			}
+		}
+		bar.fetching(i)
+		var l *loadedProfile
+		var err error
+		switch {
+		case o.Kind == "heap":
+			l, err = fetchProfile(ctx, o, rep, pprof.Request{Kind: "heap", GC: true})
+		case useDump:
+			l, err = fetchProfile(ctx, o, rep, pprof.Request{Kind: "goroutine", Debug: 2})
+			if err != nil && ctx.Err() == nil && i == 0 && !errors.Is(err, pprof.ErrNotFound) {
+				// Some proxies or old targets do not give the text dump: fall back to the binary profile.
+				useDump = false
+				rep.Warnings = append(rep.Warnings, "no debug=2 goroutine dump ("+err.Error()+"); wait states and creators are unknown")
+				l, err = fetchProfile(ctx, o, rep, pprof.Request{Kind: "goroutine"})
+			}
+		default:
+			l, err = fetchProfile(ctx, o, rep, pprof.Request{Kind: "goroutine"})
+		}
+		if err != nil {
+			if ctx.Err() != nil && last != nil {
+				stopped = samplingStopped(ctx)
+				break
+			}
+			bar.done()
+			return err
+		}
+		if err := pprof.CheckKind(l.prof, o.Kind, l.from); err != nil {
+			bar.done()
+			return err
+		}
+		last = l
+		if o.Kind == "heap" {
+			idx, err := l.prof.SampleIndex("inuse_space")
+			if err != nil {
+				bar.done()
+				return fmt.Errorf("%s: %v", l.from, err)
+			}
+			vals, ss, total := investigate.AllocationSites(l.prof, idx, 3)
+			for k, s := range ss {
+				sites[k] = s
+			}
+			heapSnaps = append(heapSnaps, investigate.SiteSnapshot{Time: l.taken, Values: vals, Total: total})
+		} else {
+			gs := l.dump
+			if gs == nil {
+				gs = pprof.GoroutinesFromProfile(l.prof)
+			}
+			gSnaps = append(gSnaps, investigate.GoroutineSnapshot{Time: l.taken, Groups: investigate.GroupGoroutines(gs)})
+		}
+	}
+	bar.done()
+	if last == nil {
+		return fmt.Errorf("dbg profile %s: interrupted before the first sample", o.Kind)
+	}
+	n := max(len(heapSnaps), len(gSnaps))
+	rep.Samples = n
+	rep.WindowS = float64(int64(time.Since(start).Seconds()*1000)) / 1000
+	if stopped != "" {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("sampling %s after %d of %d samples", stopped, n, o.Samples))
+	}
+	if n < 3 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d samples are too few to tell steady growth from noise; take 3 or more", n))
+	}
+	sample := o.Sample
+	if sample == "" && o.Kind == "heap" {
+		sample = "inuse_space"
+	}
+	idx, err := last.prof.SampleIndex(sample)
+	if err != nil {
+		return usageErrorf("--sample: %s: %v", last.from, err)
+	}
+	st := last.prof.SampleTypes[idx]
+	rep.SampleType, rep.Unit = st.Type, st.Unit
+	top, total := investigate.TopFunctions(last.prof, investigate.TopOptions{Sample: idx, Focus: o.Focus})
+	rep.Top, rep.Total = capProfileTop(top, o.TopN), total
+	if o.Kind == "heap" {
+		rep.Findings = investigate.MemoryLeaks(heapSnaps, sites, o.Memory)
+		return nil
+	}
+	if stopped == "" && useDump {
+		_, warns := confirmedLeaks(ctx, o, rep, &gSnaps[len(gSnaps)-1])
+		rep.Warnings = append(rep.Warnings, warns...)
+	}
+	rep.Findings = investigate.GoroutineLeaks(gSnaps, o.Gorout)
+	return nil
+}
+
+func samplingStopped(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return "stopped by the --timeout"
+	}
+	return "interrupted"
+}
+
+func profileSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// profileProgress draws a one-line bar on stderr while sampling, only when stderr is a terminal.
+type profileProgress struct {
+	w     io.Writer
+	on    bool
+	kind  string
+	total int
+}
+
+func newProfileProgress(io *IOStreams, kind string, total int) *profileProgress {
+	return &profileProgress{w: io.ErrOut, on: io.ErrTTY, kind: kind, total: total}
+}
+
+func (p *profileProgress) draw(done int, what string) {
+	if !p.on {
+		return
+	}
+	const width = 20
+	filled := width * done / max(p.total, 1)
+	fmt.Fprintf(p.w, "\r\x1b[K%s [%s%s] %d/%d %s (Ctrl-C reports now)", p.kind, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, p.total, what)
+}
+
+func (p *profileProgress) fetching(i int) { p.draw(i, "taking sample") }
+
+func (p *profileProgress) wait(d time.Duration, i int) { p.draw(i, "next in "+d.String()) }
+
+func (p *profileProgress) done() {
+	if p.on {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}

@@ -1,0 +1,379 @@
+package investigate
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ProfileFrame is one function at one source line of a profile's stacks.
+type ProfileFrame struct {
+	Function string
+	File     string
+	Line     int64
+}
+
+// ValueType names one of a profile's sample values ("inuse_space", "bytes").
+type ValueType struct {
+	Type string `json:"type"`
+	Unit string `json:"unit"`
+}
+
+// Profile is a pprof profile in the evidence model. Frames are interned, and the samples are stored flat
+// so a profile of a million stacks costs three slices rather than a million small objects: sample i's
+// stack is StackData[StackStart[i]:StackStart[i+1]], leaf first, as frame indexes, and its values are
+// Values[i*len(SampleTypes):(i+1)*len(SampleTypes)].
+type Profile struct {
+	SampleTypes []ValueType
+	// DefaultSampleType is the type the profile asks to be shown by default, empty for the last one.
+	DefaultSampleType string
+	PeriodType        ValueType
+	Period            int64
+	Time              time.Time
+	Duration          time.Duration
+	Frames            []ProfileFrame
+	StackStart        []int32
+	StackData         []int32
+	Values            []int64
+}
+
+// NumSamples is the number of samples.
+func (p *Profile) NumSamples() int {
+	if len(p.StackStart) == 0 {
+		return 0
+	}
+	return len(p.StackStart) - 1
+}
+
+// Stack is sample i's frame indexes, leaf first.
+func (p *Profile) Stack(i int) []int32 { return p.StackData[p.StackStart[i]:p.StackStart[i+1]] }
+
+// Value is sample i's value of sample type t.
+func (p *Profile) Value(i, t int) int64 { return p.Values[i*len(p.SampleTypes)+t] }
+
+// SampleIndex finds a sample type by name; empty name means the profile's default (or its last type, as
+// pprof does).
+func (p *Profile) SampleIndex(name string) (int, error) {
+	if len(p.SampleTypes) == 0 {
+		return 0, fmt.Errorf("the profile has no sample types")
+	}
+	if name == "" {
+		name = p.DefaultSampleType
+		if name == "" {
+			return len(p.SampleTypes) - 1, nil
+		}
+	}
+	for i, st := range p.SampleTypes {
+		if st.Type == name {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("sample type %q is not in the profile (it has %s)", name, strings.Join(p.SampleTypeNames(), ", "))
+}
+
+// SampleTypeNames lists the sample types.
+func (p *Profile) SampleTypeNames() []string {
+	out := make([]string, len(p.SampleTypes))
+	for i, st := range p.SampleTypes {
+		out[i] = st.Type
+	}
+	return out
+}
+
+// ProfileKindOf guesses which runtime profile a profile is from its sample types: cpu, heap (also allocs:
+// the two have the same types), goroutine, contention (mutex and block), threadcreate, or "" when it is
+// none of Go's.
+func ProfileKindOf(p *Profile) string {
+	has := map[string]bool{}
+	for _, st := range p.SampleTypes {
+		has[st.Type] = true
+	}
+	switch {
+	case has["cpu"] || (p.PeriodType.Type == "cpu"):
+		return "cpu"
+	case has["inuse_space"] || has["alloc_space"]:
+		return "heap"
+	case has["goroutine"] || has["goroutines"]:
+		return "goroutine"
+	case has["contentions"] || has["delay"]:
+		return "contention"
+	case has["threadcreate"]:
+		return "threadcreate"
+	}
+	return ""
+}
+
+// TopEntry is one function's share of a profile: flat is what it spent itself, cum what it and its
+// callees spent. File and line are the function's heaviest line.
+type TopEntry struct {
+	Function string `json:"function"`
+	File     string `json:"file"`
+	Line     int64  `json:"line"`
+	Flat     int64  `json:"flat"`
+	Cum      int64  `json:"cum"`
+}
+
+// TopOptions narrow and order a top list.
+type TopOptions struct {
+	// Sample is the index of the sample type to rank by.
+	Sample int
+	// Focus keeps only samples with a frame whose function matches; nil keeps all.
+	Focus *regexp.Regexp
+	// ByCum orders by cumulative value instead of flat.
+	ByCum bool
+}
+
+// TopFunctions aggregates a profile by function, sorted by flat (or cum) value, largest first, and
+// returns the total of the kept samples. Recursion counts a function's cum once per sample.
+func TopFunctions(p *Profile, o TopOptions) ([]TopEntry, int64) {
+	nt := len(p.SampleTypes)
+	if nt == 0 || o.Sample < 0 || o.Sample >= nt {
+		return []TopEntry{}, 0
+	}
+	// Intern functions; per frame, its function's index.
+	funcIdx := make(map[string]int32, len(p.Frames)/2)
+	frameFunc := make([]int32, len(p.Frames))
+	var names []string
+	for i, f := range p.Frames {
+		id, ok := funcIdx[f.Function]
+		if !ok {
+			id = int32(len(names))
+			funcIdx[f.Function] = id
+			names = append(names, f.Function)
+		}
+		frameFunc[i] = id
+	}
+	var focus []bool
+	if o.Focus != nil {
+		focus = make([]bool, len(p.Frames))
+		for i, f := range p.Frames {
+			focus[i] = o.Focus.MatchString(f.Function)
+		}
+	}
+	frameFlat := make([]int64, len(p.Frames))
+	frameCum := make([]int64, len(p.Frames))
+	funcFlat := make([]int64, len(names))
+	funcCum := make([]int64, len(names))
+	seenFrame := make([]int32, len(p.Frames))
+	seenFunc := make([]int32, len(names))
+	for i := range seenFrame {
+		seenFrame[i] = -1
+	}
+	for i := range seenFunc {
+		seenFunc[i] = -1
+	}
+	var total int64
+	n := p.NumSamples()
+	for s := 0; s < n; s++ {
+		v := p.Values[s*nt+o.Sample]
+		if v == 0 {
+			continue
+		}
+		st := p.StackData[p.StackStart[s]:p.StackStart[s+1]]
+		if focus != nil && !anyFocus(st, focus) {
+			continue
+		}
+		total += v
+		if len(st) == 0 {
+			continue
+		}
+		leaf := st[0]
+		frameFlat[leaf] += v
+		funcFlat[frameFunc[leaf]] += v
+		s32 := int32(s)
+		for _, fr := range st {
+			if seenFrame[fr] != s32 {
+				seenFrame[fr] = s32
+				frameCum[fr] += v
+			}
+			if fn := frameFunc[fr]; seenFunc[fn] != s32 {
+				seenFunc[fn] = s32
+				funcCum[fn] += v
+			}
+		}
+	}
+	// Each function's heaviest line: most flat, then most cum.
+	best := make([]int32, len(names))
+	for i := range best {
+		best[i] = -1
+	}
+	for fr := range p.Frames {
+		fn := frameFunc[fr]
+		b := best[fn]
+		if b < 0 || frameFlat[fr] > frameFlat[b] || (frameFlat[fr] == frameFlat[b] && frameCum[fr] > frameCum[b]) {
+			best[fn] = int32(fr)
+		}
+	}
+	out := make([]TopEntry, 0, len(names))
+	for fn, name := range names {
+		if funcFlat[fn] == 0 && funcCum[fn] == 0 {
+			continue
+		}
+		f := p.Frames[best[fn]]
+		out = append(out, TopEntry{Function: name, File: f.File, Line: f.Line, Flat: funcFlat[fn], Cum: funcCum[fn]})
+	}
+	SortTop(out, o.ByCum)
+	return out, total
+}
+
+func anyFocus(st []int32, focus []bool) bool {
+	for _, fr := range st {
+		if focus[fr] {
+			return true
+		}
+	}
+	return false
+}
+
+// SortTop orders entries by the absolute flat (or cum) value, then the other, then name, so diffs rank
+// shrinkage alongside growth and equal values come out in a stable order.
+func SortTop(es []TopEntry, byCum bool) {
+	abs := func(x int64) int64 {
+		if x < 0 {
+			return -x
+		}
+		return x
+	}
+	slices.SortFunc(es, func(a, b TopEntry) int {
+		ka, kb, sa, sb := abs(a.Flat), abs(b.Flat), abs(a.Cum), abs(b.Cum)
+		if byCum {
+			ka, kb, sa, sb = sa, sb, ka, kb
+		}
+		if c := cmp.Compare(kb, ka); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(sb, sa); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Function, b.Function)
+	})
+}
+
+// DiffTop subtracts base from cur function by function: positive values grew, negative shrank. Functions
+// only in base appear with negative values. The result is sorted by the size of the change.
+func DiffTop(cur, base []TopEntry, byCum bool) []TopEntry {
+	idx := make(map[string]int, len(cur))
+	out := make([]TopEntry, len(cur), len(cur)+len(base))
+	copy(out, cur)
+	for i, e := range out {
+		idx[e.Function] = i
+	}
+	for _, b := range base {
+		if i, ok := idx[b.Function]; ok {
+			out[i].Flat -= b.Flat
+			out[i].Cum -= b.Cum
+			continue
+		}
+		out = append(out, TopEntry{Function: b.Function, File: b.File, Line: b.Line, Flat: -b.Flat, Cum: -b.Cum})
+	}
+	kept := out[:0]
+	for _, e := range out {
+		if e.Flat != 0 || e.Cum != 0 {
+			kept = append(kept, e)
+		}
+	}
+	SortTop(kept, byCum)
+	return kept
+}
+
+// CPUHotspotOptions set when a function's CPU share becomes a finding.
+type CPUHotspotOptions struct {
+	// MinShare is the least flat share of the total (0..1); default 0.05.
+	MinShare float64
+	// Max caps the number of findings; default 5.
+	Max int
+}
+
+// CPUHotspots turns the heaviest functions of a CPU profile's top list into cpu_hotspot findings. total
+// is the profile's total; unit the sample unit ("nanoseconds").
+func CPUHotspots(top []TopEntry, total int64, unit string, o CPUHotspotOptions) []Finding {
+	if o.MinShare <= 0 {
+		o.MinShare = 0.05
+	}
+	if o.Max <= 0 {
+		o.Max = 5
+	}
+	var out []Finding
+	if total <= 0 {
+		return []Finding{}
+	}
+	byFlat := slices.Clone(top)
+	SortTop(byFlat, false)
+	for _, e := range byFlat {
+		if len(out) >= o.Max {
+			break
+		}
+		share := float64(e.Flat) / float64(total)
+		if share < o.MinShare {
+			break
+		}
+		value := float64(e.Flat)
+		shown := fmt.Sprintf("%d %s", e.Flat, unit)
+		if unit == "nanoseconds" {
+			value = round3(float64(e.Flat) / 1e9)
+			shown = fmt.Sprintf("%.2fs", value)
+			unit = "seconds"
+		}
+		out = append(out, Finding{
+			Kind:      KindCPUHotspot,
+			Score:     clamp01(0.1 + 1.2*share),
+			Operation: e.Function,
+			Title:     fmt.Sprintf("%s burns %.0f%% of CPU (%s on its own)", e.Function, share*100, shown),
+			Evidence: map[string]any{
+				"function": e.Function, "value": value, "unit": unit, "share": round3(share),
+				"cum_share": round3(float64(e.Cum) / float64(total)), "file": e.File, "line": e.Line,
+			},
+			Recommendation: "Look at " + shortFile(e.File, e.Line) + ": is this work needed on every call, or can it be cached, batched or made cheaper?",
+		})
+	}
+	return RankFindings(out)
+}
+
+func shortFile(file string, line int64) string {
+	if file == "" {
+		return "the function"
+	}
+	if i := strings.LastIndexByte(file, '/'); i >= 0 {
+		if j := strings.LastIndexByte(file[:i], '/'); j >= 0 {
+			file = file[j+1:]
+		}
+	}
+	return fmt.Sprintf("%s:%d", file, line)
+}
+
+// ProfileReport is the `dbg profile` result; its JSON form is the public contract
+// {kind, target, sample_type, top: [{function, file, line, flat, cum}], findings} plus context.
+type ProfileReport struct {
+	Kind       string `json:"kind"`
+	Target     string `json:"target"`
+	SampleType string `json:"sample_type"`
+	// Unit is the sample type's unit: bytes, nanoseconds, count.
+	Unit string `json:"unit"`
+	// Total is the sum of the sample type over the kept samples (after --focus).
+	Total int64 `json:"total"`
+	// DiffBase names the base profile when flat and cum are differences (positive: grew).
+	DiffBase string `json:"diff_base,omitempty"`
+	// Samples is the number of profiles taken for leak detection (0 for a single profile).
+	Samples int `json:"samples,omitempty"`
+	// Window is how long sampling took, in seconds.
+	WindowS  float64    `json:"window_s,omitempty"`
+	Top      []TopEntry `json:"top"`
+	Findings []Finding  `json:"findings"`
+	Warnings []string   `json:"warnings"`
+	// Saved lists the files --save wrote.
+	Saved []string `json:"saved,omitempty"`
+}
+
+// Normalize makes nil lists empty, so JSON shows [] rather than null.
+func (r *ProfileReport) Normalize() {
+	if r.Top == nil {
+		r.Top = []TopEntry{}
+	}
+	r.Findings = RankFindings(r.Findings)
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
+}

@@ -1,0 +1,374 @@
+// Package pprof reads Go profiles — from a service's net/http/pprof endpoints or from files, gzipped or
+// not — with github.com/google/pprof/profile, and converts them into investigate types. It also reads the
+// text goroutine dump (debug=2), which carries what the binary format lacks: wait state, wait time and
+// the creating go statement.
+package pprof
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/sources/httpx"
+)
+
+// Kinds are the profiles `dbg profile` reads, as net/http/pprof names them (cpu is served as "profile").
+var Kinds = []string{"cpu", "heap", "allocs", "goroutine", "mutex", "block"}
+
+// DefaultPathPrefix is where net/http/pprof registers its handlers.
+const DefaultPathPrefix = "/debug/pprof"
+
+// ErrNotFound is wrapped when the target does not serve the asked-for profile (HTTP 404).
+var ErrNotFound = errors.New("profile not served by the target")
+
+// Source fetches profiles from one target.
+type Source struct {
+	ep     httpx.Endpoint
+	prefix string
+	mu     sync.Mutex
+	// clients by per-request timeout: a CPU capture of N seconds needs a longer one than the rest.
+	clients map[time.Duration]*httpx.Client
+}
+
+// New builds a source for the target endpoint; prefix is the handlers' path ("" for /debug/pprof).
+func New(ep httpx.Endpoint, prefix string) (*Source, error) {
+	if ep.Name == "" {
+		ep.Name = "pprof target"
+	}
+	if ep.Flag == "" {
+		ep.Flag = "--target"
+	}
+	if prefix == "" {
+		prefix = DefaultPathPrefix
+	}
+	s := &Source{ep: ep, prefix: "/" + strings.Trim(prefix, "/"), clients: map[time.Duration]*httpx.Client{}}
+	if _, err := s.client(0); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// BaseURL is the target without credentials, safe to print.
+func (s *Source) BaseURL() string { return httpx.Redact(s.ep.URL) }
+
+// CaptureTimeout is the request timeout for a capture of the given length: one and a half times the
+// capture plus a margin, as google/pprof derives it, so the client never gives up before the target can
+// answer; never less than the configured timeout.
+func CaptureTimeout(capture, configured time.Duration) time.Duration {
+	if configured <= 0 {
+		configured = 30 * time.Second
+	}
+	if capture <= 0 {
+		return configured
+	}
+	return max(configured, capture+capture/2+10*time.Second)
+}
+
+func (s *Source) client(capture time.Duration) (*httpx.Client, error) {
+	to := CaptureTimeout(capture, s.ep.Timeout)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[to]; ok {
+		return c, nil
+	}
+	ep := s.ep
+	ep.Timeout = to
+	if capture > 0 {
+		ep.Retries = -1 // a retried capture would take as long again; fail and say so instead
+	}
+	c, err := httpx.New(ep)
+	if err != nil {
+		return nil, err
+	}
+	s.clients[to] = c
+	return c, nil
+}
+
+// Request says which profile to fetch and how.
+type Request struct {
+	// Kind is one of Kinds, or "goroutineleak".
+	Kind string
+	// Seconds > 0 captures a CPU profile of that length, or a delta profile for the others.
+	Seconds int
+	// GC asks the target to collect garbage before a heap profile, so in-use figures are current.
+	GC bool
+	// Debug > 0 asks for the text form (debug=2: goroutine dump with wait states and creators).
+	Debug int
+}
+
+// Raw is a fetched profile as the target sent it.
+type Raw struct {
+	Kind string
+	URL  string // redacted
+	Data []byte
+	Time time.Time
+	// Text is set for debug>0 responses.
+	Text bool
+}
+
+// Path is the handler path for a kind.
+func (s *Source) Path(kind string) string {
+	if kind == "cpu" {
+		kind = "profile"
+	}
+	return s.prefix + "/" + kind
+}
+
+// Fetch gets one profile's bytes from the target.
+func (s *Source) Fetch(ctx context.Context, r Request) (*Raw, error) {
+	q := url.Values{}
+	var capture time.Duration
+	if r.Seconds > 0 {
+		q.Set("seconds", strconv.Itoa(r.Seconds))
+		capture = time.Duration(r.Seconds) * time.Second
+	}
+	if r.GC {
+		q.Set("gc", "1")
+	}
+	if r.Debug > 0 {
+		q.Set("debug", strconv.Itoa(r.Debug))
+	}
+	c, err := s.client(capture)
+	if err != nil {
+		return nil, err
+	}
+	path := s.Path(r.Kind)
+	data, err := c.Do(ctx, httpx.Request{Path: path, Query: q})
+	u := httpx.Redact(c.URL(path, q))
+	if err != nil {
+		var se *httpx.StatusError
+		if errors.As(err, &se) && se.Code == 404 {
+			return nil, fmt.Errorf("%w: %s profile at %s: HTTP 404; does the service import net/http/pprof, and is the path prefix (--path-prefix, now %s) right?", ErrNotFound, r.Kind, u, s.prefix)
+		}
+		return nil, fmt.Errorf("%s profile: %w", r.Kind, err)
+	}
+	return &Raw{Kind: r.Kind, URL: u, Data: data, Time: time.Now(), Text: r.Debug > 0}, nil
+}
+
+// FetchURL gets a profile from a full URL (a --diff-base given as a URL), with the target's auth.
+func FetchURL(ctx context.Context, ep httpx.Endpoint, rawURL string) (*Raw, error) {
+	ep.URL = rawURL
+	if ep.Name == "" {
+		ep.Name = "pprof"
+	}
+	c, err := httpx.New(ep)
+	if err != nil {
+		return nil, err
+	}
+	data, err := c.Do(ctx, httpx.Request{})
+	if err != nil {
+		return nil, err
+	}
+	return &Raw{URL: httpx.Redact(rawURL), Data: data, Time: time.Now()}, nil
+}
+
+// ReadFile reads a profile file ("-" is not handled here; pass its bytes to Parse).
+func ReadFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("profile file: %w", err)
+	}
+	return b, nil
+}
+
+// Parse decodes a profile (gzipped or not) and converts it. from names where the bytes came from, for
+// errors: one line that says what is wrong with them.
+func Parse(data []byte, from string) (*investigate.Profile, *profile.Profile, error) {
+	if len(data) == 0 {
+		return nil, nil, fmt.Errorf("%s: empty response, not a profile", from)
+	}
+	if looksLikeText(data) {
+		return nil, nil, fmt.Errorf("%s is not a pprof profile (it starts with %q); is it a Go service's net/http/pprof base URL or a profile file?", from, start(data))
+	}
+	p, err := profile.ParseData(data)
+	if err != nil {
+		what := "corrupt"
+		if isTruncated(data, err) {
+			what = "truncated"
+		}
+		return nil, nil, fmt.Errorf("%s: %s profile (%v); fetch or copy it again", from, what, err)
+	}
+	if err := p.CheckValid(); err != nil {
+		return nil, nil, fmt.Errorf("%s: invalid profile (%v)", from, err)
+	}
+	return Convert(p), p, nil
+}
+
+// isTruncated tells a short read from other damage.
+func isTruncated(data []byte, err error) bool {
+	if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "unexpected EOF") {
+		return true
+	}
+	if len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b {
+		zr, zerr := gzip.NewReader(bytes.NewReader(data))
+		if zerr != nil {
+			return true
+		}
+		_, zerr = io.Copy(io.Discard, zr)
+		return zerr != nil
+	}
+	return false
+}
+
+// looksLikeText says whether a response is HTML, JSON or plain text rather than a profile: an error page
+// or another service answered. Legacy text profiles start with "--- " or "heap profile:".
+func looksLikeText(b []byte) bool {
+	if len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+		return false
+	}
+	s := bytes.TrimSpace(b[:min(len(b), 512)])
+	if len(s) == 0 {
+		return false
+	}
+	for _, p := range []string{"<", "{", "[", "404", "Unknown profile", "goroutine ", "404 page"} {
+		if bytes.HasPrefix(s, []byte(p)) {
+			return true
+		}
+	}
+	return false
+}
+
+func start(b []byte) string {
+	s := string(bytes.TrimSpace(b[:min(len(b), 60)]))
+	for !utf8.ValidString(s) && len(s) > 0 {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Convert turns a parsed profile into the evidence model: frames interned by function, file and line,
+// inlined calls as their own frames (leaf first), samples stored flat.
+func Convert(p *profile.Profile) *investigate.Profile {
+	out := &investigate.Profile{
+		DefaultSampleType: p.DefaultSampleType,
+		Period:            p.Period,
+		Duration:          time.Duration(p.DurationNanos),
+	}
+	if p.TimeNanos != 0 {
+		out.Time = time.Unix(0, p.TimeNanos).UTC()
+	}
+	for _, st := range p.SampleType {
+		out.SampleTypes = append(out.SampleTypes, investigate.ValueType{Type: st.Type, Unit: st.Unit})
+	}
+	if p.PeriodType != nil {
+		out.PeriodType = investigate.ValueType{Type: p.PeriodType.Type, Unit: p.PeriodType.Unit}
+	}
+	type fkey struct {
+		fn   *profile.Function
+		line int64
+	}
+	frameIdx := map[fkey]int32{}
+	locFrames := make(map[*profile.Location][]int32, len(p.Location))
+	for _, loc := range p.Location {
+		var ids []int32
+		// Lines are listed callee first: the last one is the caller the others were inlined into.
+		for _, ln := range loc.Line {
+			k := fkey{ln.Function, ln.Line}
+			id, ok := frameIdx[k]
+			if !ok {
+				id = int32(len(out.Frames))
+				frameIdx[k] = id
+				f := investigate.ProfileFrame{Line: ln.Line}
+				if ln.Function != nil {
+					f.Function, f.File = ln.Function.Name, ln.Function.Filename
+				}
+				out.Frames = append(out.Frames, f)
+			}
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 { // unsymbolized: the address stands in for the function
+			id := int32(len(out.Frames))
+			out.Frames = append(out.Frames, investigate.ProfileFrame{Function: fmt.Sprintf("0x%x", loc.Address)})
+			ids = append(ids, id)
+		}
+		locFrames[loc] = ids
+	}
+	nt := len(p.SampleType)
+	n := len(p.Sample)
+	out.StackStart = make([]int32, 0, n+1)
+	out.Values = make([]int64, 0, n*nt)
+	total := 0
+	for _, s := range p.Sample {
+		for _, loc := range s.Location {
+			total += len(locFrames[loc])
+		}
+	}
+	out.StackData = make([]int32, 0, total)
+	out.StackStart = append(out.StackStart, 0)
+	for _, s := range p.Sample {
+		for _, loc := range s.Location {
+			out.StackData = append(out.StackData, locFrames[loc]...)
+		}
+		out.StackStart = append(out.StackStart, int32(len(out.StackData)))
+		if len(s.Value) == nt {
+			out.Values = append(out.Values, s.Value...)
+		} else {
+			vs := make([]int64, nt)
+			copy(vs, s.Value)
+			out.Values = append(out.Values, vs...)
+		}
+	}
+	return out
+}
+
+// Family is the profile family a kind's profile belongs to, as investigate.ProfileKindOf names it.
+func Family(kind string) string {
+	switch kind {
+	case "heap", "allocs":
+		return "heap"
+	case "mutex", "block":
+		return "contention"
+	case "goroutineleak":
+		return "goroutine"
+	}
+	return kind
+}
+
+// CheckKind fails when a profile is not of the asked-for kind: a heap file given to `dbg profile cpu`.
+func CheckKind(p *investigate.Profile, kind, from string) error {
+	got := investigate.ProfileKindOf(p)
+	if got == "" || got == Family(kind) {
+		return nil
+	}
+	suggest := got
+	if got == "contention" {
+		suggest = "mutex (or block)"
+	}
+	return fmt.Errorf("%s is a %s profile (sample types %s), not %s; run `dbg profile %s` for it", from, got, strings.Join(p.SampleTypeNames(), ", "), kind, suggest)
+}
+
+// Save writes what was fetched into dir, named so `go tool pprof` and people can tell them apart:
+// <kind>-<UTC time>.pb.gz (or .txt for text dumps). It returns the path.
+func Save(dir string, r *Raw) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("--save %s: %w", dir, err)
+	}
+	ext := ".pb.gz"
+	if r.Text {
+		ext = ".txt"
+	}
+	kind := r.Kind
+	if kind == "" {
+		kind = "profile"
+	}
+	name := fmt.Sprintf("%s-%s%s", kind, r.Time.UTC().Format("20060102T150405.000Z"), ext)
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, r.Data, 0o644); err != nil {
+		return "", fmt.Errorf("--save %s: %w", dir, err)
+	}
+	return path, nil
+}
