@@ -417,9 +417,13 @@ func trafficTables(in *RequestInput, o HotspotOptions) (TrafficTable, TrafficTab
 			if change < 1 {
 				what, kind = "drop", "down"
 			}
+			factor := max(change, 1/change)
+			if r.Ratio > 0 {
+				factor = max(r.Ratio, 1/r.Ratio)
+			}
 			fs = append(fs, Finding{
 				Kind: KindTrafficSpike, Score: r.Score, Service: r.Service, Operation: r.Operation,
-				Title: fmt.Sprintf("traffic %s: %s at %.2f req/s, baseline %.2f req/s (%s %.1fx)", what, r.Operation, r.Rate, r.BaselineRate, kind, max(change, 1/change)),
+				Title: fmt.Sprintf("traffic %s: %s at %.2f req/s, baseline %.2f req/s (%s %.1fx)", what, r.Operation, r.Rate, r.BaselineRate, kind, factor),
 				Evidence: map[string]any{"rate": r.Rate, "baseline_rate": r.BaselineRate, "ratio": r.Ratio,
 					"direction": what, "query": in.RateQuery, "graph": in.RateLink},
 				Links:          evidenceLinks(in.RateLink),
@@ -474,6 +478,9 @@ func saturationTable(in *SaturationInput, o HotspotOptions) (SaturationTable, []
 			r.Score = clamp01((util - warn*0.75) / (1 - warn*0.75))
 			r.Saturated = util >= warn
 			title = fmt.Sprintf("%s %s at %.0f%% of its limit", r.Service, s.Resource, 100*util)
+			if s.Resource == "circuit_breaker" {
+				title = fmt.Sprintf("%s circuit breaker %s is open", r.Service, r.Operation)
+			}
 		} else if r.Baseline > 0 {
 			g := r.Value / r.Baseline
 			if g > 1 {

@@ -1,0 +1,150 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/render"
+	"github.com/dbgtool/dbg/sources/prometheus"
+)
+
+func init() { register(newCmdHotspots) }
+
+// hotspotSource is what `dbg hotspots` needs from a metrics backend.
+type hotspotSource interface {
+	Hotspots(ctx context.Context, q prometheus.HotspotQuery) (investigate.HotspotInput, []prometheus.Request, error)
+}
+
+// HotspotsOptions is everything `dbg hotspots` needs, resolved from flags and config.
+type HotspotsOptions struct {
+	IO       *IOStreams
+	Source   hotspotSource
+	Query    prometheus.HotspotQuery
+	Format   render.Format
+	Render   render.Options
+	Explain  bool
+	Analysis investigate.HotspotOptions
+}
+
+func newCmdHotspots(f *Factory) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "hotspots",
+		Short: "Rank endpoints by latency, errors and traffic change against a baseline, and saturated resources",
+		Long: `Ask Prometheus (or a Prometheus-API backend: Thanos, Mimir, VictoriaMetrics) which endpoints got
+slower, which fail, where traffic spiked or vanished, and which resources are near their limit, in the
+window (--since/--until) against its baseline (--baseline; by default the window of the same length just
+before). Request metrics are discovered: the classic http_request_duration_seconds, OpenTelemetry's
+http_server_request_duration_*, gRPC and Istio; set prometheus-convention in the config for anything else.`,
+		Example: `  dbg hotspots --prometheus-url http://prometheus:9090
+  dbg hotspots --service payment --since 2h --baseline 1d
+  dbg hotspots --since 2026-01-02T22:00:00Z --until 2026-01-02T23:00:00Z --explain
+  dbg hotspots --output json | jq '.findings[0]'`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSettings(cmd, f)
+			if err != nil {
+				return err
+			}
+			opts := &HotspotsOptions{IO: f.IO, Explain: s.Bool("explain"), Analysis: investigate.DefaultHotspotOptions()}
+			if opts.Format, err = s.Format(render.FormatTable, render.FormatJSON, render.FormatMarkdown); err != nil {
+				return err
+			}
+			opts.Render = s.RenderOptions(f)
+			if opts.Query.Window, err = s.Window(f.Now()); err != nil {
+				return err
+			}
+			opts.Query.Service = strings.TrimSpace(s.String("service"))
+			if opts.Query.Override, err = prometheus.ParseOverride(s.Sub("prometheus-convention")); err != nil {
+				return &UsageError{Err: err}
+			}
+			ep := s.Endpoint("prometheus")
+			if strings.TrimSpace(ep.URL) == "" {
+				return usageErrorf("dbg hotspots: no Prometheus configured; set --prometheus-url (or DBG_PROMETHEUS_URL, or prometheus-url in the config file)")
+			}
+			src, err := prometheus.New(ep)
+			if err != nil {
+				return err
+			}
+			opts.Source = src
+			ctx, cancel := context.WithTimeout(cmd.Context(), s.Timeout())
+			defer cancel()
+			return hotspotsRun(ctx, opts)
+		},
+	}
+	c.Flags().Bool("explain", false, "also print every query sent to Prometheus (PromQL, time range, step)")
+	return c
+}
+
+// hotspotsJSON is the report plus, with --explain, the requests that were sent.
+type hotspotsJSON struct {
+	*investigate.HotspotReport
+	Queries []prometheus.Request `json:"queries,omitempty"`
+}
+
+func hotspotsRun(ctx context.Context, opts *HotspotsOptions) error {
+	in, reqs, err := opts.Source.Hotspots(ctx, opts.Query)
+	if err != nil {
+		return err
+	}
+	rep := investigate.AnalyzeHotspots(in, opts.Analysis)
+	if opts.Format == render.FormatJSON {
+		out := hotspotsJSON{HotspotReport: rep}
+		if opts.Explain {
+			out.Queries = reqs
+		}
+		return render.JSON(opts.IO.Out, out)
+	}
+	var explain []string
+	if opts.Explain {
+		explain = explainLines(reqs)
+	}
+	return render.Hotspots(opts.IO.Out, rep, opts.Format, opts.Render, explain)
+}
+
+// explainLines prints each request on one line, in a stable order.
+func explainLines(reqs []prometheus.Request) []string {
+	out := make([]string, 0, len(reqs))
+	ts := func(s string) string {
+		t, err := investigate.ParseTime(s)
+		if err != nil {
+			return s
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	for _, r := range reqs {
+		p := r.Params
+		switch r.API {
+		case "query":
+			out = append(out, fmt.Sprintf("query at %s: %s", ts(p["time"]), p["query"]))
+		case "query_range":
+			out = append(out, fmt.Sprintf("query_range %s..%s step %ss: %s", ts(p["start"]), ts(p["end"]), p["step"], p["query"]))
+		case "label_values":
+			out = append(out, fmt.Sprintf("label values of %s for %s", r.Label, p["match[]"]))
+		default:
+			out = append(out, fmt.Sprintf("label names for %s", p["match[]"]))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if ri, rj := rank(out[i]), rank(out[j]); ri != rj {
+			return ri < rj
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+func rank(line string) int {
+	switch {
+	case strings.HasPrefix(line, "label values"):
+		return 0
+	case strings.HasPrefix(line, "label names"):
+		return 1
+	}
+	return 2
+}

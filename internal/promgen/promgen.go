@@ -1,0 +1,347 @@
+// Package promgen writes Prometheus history with known answers as OpenMetrics text, for
+// `promtool tsdb create-blocks-from openmetrics`: request metrics in each convention `dbg hotspots`
+// discovers, with a planted slow endpoint, error hotspot, traffic spike and traffic drop, an endpoint that
+// is slow but no slower than its baseline, and saturation readings. Everything is deterministic.
+package promgen
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Phase is an endpoint's behaviour during part of the history. Latencies are in seconds: a share
+// 1-TailShare of requests take P50, the rest take Tail, so the p99 falls in Tail's bucket.
+type Phase struct {
+	Rate     float64 // requests per second
+	ErrRatio float64 // share of requests that fail (5xx, or a failing gRPC code)
+	P50      float64
+	Tail     float64
+}
+
+// TailShare is the share of requests that take the tail latency.
+const TailShare = 0.03
+
+// Endpoint is one route of the service: its behaviour in the baseline and in the window.
+type Endpoint struct {
+	Route    string
+	Baseline Phase
+	Window   Phase
+}
+
+// Spec is one generated history.
+type Spec struct {
+	// Convention is one of Conventions.
+	Convention string
+	Service    string
+	Endpoints  []Endpoint
+	// Other is a second service with steady traffic, for --service filtering.
+	Other string
+	// Start, Split and End: the baseline phase runs from Start to Split, the window phase to End.
+	Start, Split, End time.Time
+	Step              time.Duration
+	// Saturation adds go_goroutines, process fds and a resilience4j circuit breaker.
+	Saturation bool
+}
+
+// Conventions are the request-metric conventions the generator writes.
+var Conventions = []string{"prometheus-http", "opentelemetry-http", "opentelemetry-http-ms", "grpc", "istio"}
+
+// Planted endpoints of Scenario, by the table where each must rank first.
+const (
+	SlowRoute       = "/slow"        // p99 0.12s → 0.9s
+	AlwaysSlowRoute = "/always-slow" // p99 2s in both phases: slow, but no regression
+	ErrorRoute      = "/errors"      // 0% → 30% errors
+	SpikeRoute      = "/spike"       // 1/s → 12/s
+	DropRoute       = "/drop"        // 10/s → 0.2/s
+	SteadyRoute     = "/steady"
+)
+
+// Scenario is the planted history in convention conv: 70 minutes ending at end, the window being the
+// last 30 minutes and the baseline the 30 before.
+func Scenario(conv string, end time.Time) Spec {
+	end = end.Truncate(time.Minute)
+	fast := Phase{Rate: 5, P50: 0.02, Tail: 0.08}
+	slowBase := Phase{Rate: 4, P50: 0.03, Tail: 0.12}
+	slowWin := Phase{Rate: 4, P50: 0.3, Tail: 0.9}
+	always := Phase{Rate: 2, P50: 1.2, Tail: 2}
+	errBase := Phase{Rate: 6, P50: 0.02, Tail: 0.07}
+	errWin := errBase
+	errWin.ErrRatio = 0.3
+	steady := fast
+	steady.ErrRatio = 0.005
+	return Spec{
+		Convention: conv, Service: "shop", Other: "ledger",
+		Endpoints: []Endpoint{
+			{Route: SteadyRoute, Baseline: steady, Window: steady},
+			{Route: SlowRoute, Baseline: slowBase, Window: slowWin},
+			{Route: AlwaysSlowRoute, Baseline: always, Window: always},
+			{Route: ErrorRoute, Baseline: errBase, Window: errWin},
+			{Route: SpikeRoute, Baseline: Phase{Rate: 1, P50: 0.02, Tail: 0.06}, Window: Phase{Rate: 12, P50: 0.02, Tail: 0.06}},
+			{Route: DropRoute, Baseline: Phase{Rate: 10, P50: 0.02, Tail: 0.06}, Window: Phase{Rate: 0.2, P50: 0.02, Tail: 0.06}},
+		},
+		Start: end.Add(-70 * time.Minute), Split: end.Add(-30 * time.Minute), End: end,
+		Step: 30 * time.Second, Saturation: conv == "prometheus-http",
+	}
+}
+
+var bucketsSeconds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+type layout struct {
+	hist, counter   string // family names (OpenMetrics: counter family without _total)
+	counterSample   string
+	unit            float64 // value per second of latency
+	route           func(r string) [][2]string
+	svcLabel        string
+	status          string
+	ok, fail        string
+	statusOnHist    bool
+	extra           [][2]string
+	counterSeparate bool
+}
+
+func layoutFor(conv string) (layout, error) {
+	switch conv {
+	case "prometheus-http":
+		return layout{hist: "http_request_duration_seconds", counter: "http_requests", counterSample: "http_requests_total", unit: 1,
+			route: func(r string) [][2]string { return [][2]string{{"handler", r}} }, svcLabel: "service",
+			status: "code", ok: "200", fail: "503", counterSeparate: true}, nil
+	case "opentelemetry-http":
+		return layout{hist: "http_server_request_duration_seconds", unit: 1,
+			route: func(r string) [][2]string { return [][2]string{{"http_route", r}} }, svcLabel: "job",
+			status: "http_response_status_code", ok: "200", fail: "500", statusOnHist: true,
+			extra: [][2]string{{"http_request_method", "GET"}}}, nil
+	case "opentelemetry-http-ms":
+		return layout{hist: "http_server_request_duration_milliseconds", unit: 1000,
+			route: func(r string) [][2]string { return [][2]string{{"http_route", r}} }, svcLabel: "job",
+			status: "http_response_status_code", ok: "200", fail: "500", statusOnHist: true}, nil
+	case "grpc":
+		return layout{hist: "grpc_server_handling_seconds", counter: "grpc_server_handled", counterSample: "grpc_server_handled_total", unit: 1,
+			route: func(r string) [][2]string {
+				return [][2]string{{"grpc_service", "shop.v1.Shop"}, {"grpc_method", GRPCMethod(r)}}
+			}, svcLabel: "service", status: "grpc_code", ok: "OK", fail: "Unavailable", counterSeparate: true,
+			extra: [][2]string{{"grpc_type", "unary"}}}, nil
+	case "istio":
+		return layout{hist: "istio_request_duration_milliseconds", counter: "istio_requests", counterSample: "istio_requests_total", unit: 1000,
+			route: func(r string) [][2]string { return [][2]string{{"destination_service_name", IstioService(r)}} },
+			svcLabel: "destination_workload", status: "response_code", ok: "200", fail: "503", counterSeparate: true,
+			extra: [][2]string{{"reporter", "destination"}}}, nil
+	}
+	return layout{}, fmt.Errorf("promgen: unknown convention %q", conv)
+}
+
+// GRPCMethod is the gRPC method a route becomes ("/always-slow" → "AlwaysSlow").
+func GRPCMethod(route string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(route, func(r rune) bool { return r == '/' || r == '-' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+// IstioService is the destination service a route becomes for Istio ("/always-slow" → "always-slow").
+func IstioService(route string) string { return strings.TrimPrefix(route, "/") }
+
+// Operation is how `dbg hotspots` names the route in convention conv.
+func Operation(conv, route string) string {
+	switch conv {
+	case "grpc":
+		return "shop.v1.Shop/" + GRPCMethod(route)
+	case "istio":
+		return IstioService(route)
+	}
+	return route
+}
+
+func labelStr(ls [][2]string) string {
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = l[0] + "=" + strconv.Quote(l[1])
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func fnum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// series is one counter-like series: its value per step is the running total of inc(t).
+type series struct {
+	name   string
+	labels [][2]string
+	inc    func(t time.Time, dt float64) float64 // increase over the step ending at t
+	gauge  bool                                  // the value is inc(t) itself
+}
+
+// OpenMetrics writes the history.
+func (s Spec) OpenMetrics() ([]byte, error) {
+	lay, err := layoutFor(s.Convention)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	phase := func(e Endpoint, t time.Time) Phase {
+		if t.After(s.Split) {
+			return e.Window
+		}
+		return e.Baseline
+	}
+	type svcEP struct {
+		svc string
+		ep  Endpoint
+	}
+	var eps []svcEP
+	for _, e := range s.Endpoints {
+		eps = append(eps, svcEP{s.Service, e})
+	}
+	if s.Other != "" {
+		st := Phase{Rate: 3, P50: 0.01, Tail: 0.04}
+		eps = append(eps, svcEP{s.Other, Endpoint{Route: "/entries", Baseline: st, Window: st}})
+	}
+	base := func(se svcEP) [][2]string {
+		ls := append([][2]string{{lay.svcLabel, se.svc}}, lay.route(se.ep.Route)...)
+		return append(ls, lay.extra...)
+	}
+	with := func(ls [][2]string, more ...[2]string) [][2]string {
+		return append(append([][2]string{}, ls...), more...)
+	}
+	// Histogram family.
+	var hist []series
+	statuses := []string{""}
+	if lay.statusOnHist {
+		statuses = []string{lay.ok, lay.fail}
+	}
+	for _, se := range eps {
+		for _, st := range statuses {
+			share := func(p Phase) float64 {
+				switch st {
+				case "":
+					return 1
+				case lay.ok:
+					return 1 - p.ErrRatio
+				}
+				return p.ErrRatio
+			}
+			ls := base(se)
+			if st != "" {
+				ls = with(ls, [2]string{lay.status, st})
+			}
+			bounds := append(append([]float64{}, bucketsSeconds...), math.Inf(1))
+			for _, b := range bounds {
+				le := fnum(b * lay.unit)
+				if math.IsInf(b, 1) {
+					le = "+Inf"
+				}
+				b := b
+				hist = append(hist, series{name: lay.hist + "_bucket", labels: with(ls, [2]string{"le", le}),
+					inc: func(t time.Time, dt float64) float64 {
+						p := phase(se.ep, t)
+						n := p.Rate * dt * share(p)
+						v := 0.0
+						if p.P50 <= b {
+							v += n * (1 - TailShare)
+						}
+						if p.Tail <= b {
+							v += n * TailShare
+						}
+						return v
+					}})
+			}
+			hist = append(hist, series{name: lay.hist + "_count", labels: ls, inc: func(t time.Time, dt float64) float64 {
+				p := phase(se.ep, t)
+				return p.Rate * dt * share(p)
+			}})
+			hist = append(hist, series{name: lay.hist + "_sum", labels: ls, inc: func(t time.Time, dt float64) float64 {
+				p := phase(se.ep, t)
+				n := p.Rate * dt * share(p)
+				return n * ((1-TailShare)*p.P50 + TailShare*p.Tail) * lay.unit
+			}})
+		}
+	}
+	s.family(&buf, lay.hist, "histogram", hist)
+	if lay.counterSeparate {
+		var cs []series
+		for _, se := range eps {
+			for _, st := range []string{lay.ok, lay.fail} {
+				cs = append(cs, series{name: lay.counterSample, labels: with(base(se), [2]string{lay.status, st}),
+					inc: func(t time.Time, dt float64) float64 {
+						p := phase(se.ep, t)
+						if st == lay.ok {
+							return p.Rate * dt * (1 - p.ErrRatio)
+						}
+						return p.Rate * dt * p.ErrRatio
+					}})
+			}
+		}
+		s.family(&buf, lay.counter, "counter", cs)
+	}
+	if s.Saturation {
+		s.saturation(&buf)
+	}
+	buf.WriteString("# EOF\n")
+	return buf.Bytes(), nil
+}
+
+// family writes one metric family: every series, each sample in time order. Counters are floored running
+// totals, so they stay integers and never decrease.
+func (s Spec) family(buf *bytes.Buffer, name, typ string, ss []series) {
+	fmt.Fprintf(buf, "# TYPE %s %s\n", name, typ)
+	dt := s.Step.Seconds()
+	for _, x := range ss {
+		total := 0.0
+		ls := labelStr(x.labels)
+		for t := s.Start; !t.After(s.End); t = t.Add(s.Step) {
+			v := x.inc(t, dt)
+			if !x.gauge {
+				if t.Equal(s.Start) {
+					v = 0
+				}
+				total += v
+				v = math.Floor(total*1000) / 1000
+			}
+			fmt.Fprintf(buf, "%s%s %s %d\n", x.name, ls, fnum(v), t.Unix())
+		}
+	}
+}
+
+func (s Spec) saturation(buf *bytes.Buffer) {
+	gauge := func(f func(t time.Time) float64) func(time.Time, float64) float64 {
+		return func(t time.Time, _ float64) float64 { return f(t) }
+	}
+	win := func(t time.Time) bool { return t.After(s.Split) }
+	s.family(buf, "go_goroutines", "gauge", []series{
+		{name: "go_goroutines", labels: [][2]string{{"job", s.Service}}, gauge: true, inc: gauge(func(t time.Time) float64 {
+			if win(t) {
+				return 100 + 10*t.Sub(s.Split).Minutes() // 100 → 400 over the window
+			}
+			return 100
+		})},
+		{name: "go_goroutines", labels: [][2]string{{"job", s.Other}}, gauge: true, inc: gauge(func(time.Time) float64 { return 50 })},
+	})
+	s.family(buf, "process_open_fds", "gauge", []series{
+		{name: "process_open_fds", labels: [][2]string{{"job", s.Service}}, gauge: true, inc: gauge(func(t time.Time) float64 {
+			if win(t) {
+				return 950
+			}
+			return 200
+		})},
+		{name: "process_open_fds", labels: [][2]string{{"job", s.Other}}, gauge: true, inc: gauge(func(time.Time) float64 { return 30 })},
+	})
+	s.family(buf, "process_max_fds", "gauge", []series{
+		{name: "process_max_fds", labels: [][2]string{{"job", s.Service}}, gauge: true, inc: gauge(func(time.Time) float64 { return 1024 })},
+		{name: "process_max_fds", labels: [][2]string{{"job", s.Other}}, gauge: true, inc: gauge(func(time.Time) float64 { return 1024 })},
+	})
+	var cb []series
+	for _, st := range []string{"closed", "open", "half_open"} {
+		cb = append(cb, series{name: "resilience4j_circuitbreaker_state", labels: [][2]string{{"job", s.Service}, {"name", "payments"}, {"state", st}},
+			gauge: true, inc: gauge(func(t time.Time) float64 {
+				open := win(t) && t.After(s.End.Add(-10*time.Minute))
+				if (st == "open") == open && st != "half_open" {
+					return 1
+				}
+				return 0
+			})})
+	}
+	s.family(buf, "resilience4j_circuitbreaker_state", "gauge", cb)
+}
