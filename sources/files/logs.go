@@ -1,0 +1,193 @@
+package files
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/sources/internal/logline"
+)
+
+// MaxLogLine bounds one log line; the rest of a longer line is dropped and the record says so.
+const MaxLogLine = 1 << 20
+
+// LogFile reads log lines from a file or stdin: JSON lines, logfmt, plain text (with a configurable
+// regex) and `kubectl logs` output, with or without --timestamps and --prefix. It streams: memory does
+// not grow with the file.
+type LogFile struct {
+	// Path is the file; "-" reads Stdin.
+	Path   string
+	Stdin  io.Reader
+	Parser *logline.Parser
+}
+
+// Name says where the records come from, for messages.
+func (f *LogFile) Name() string {
+	if f.Path == "-" {
+		return "stdin"
+	}
+	return f.Path
+}
+
+// Check opens the file, for `dbg doctor`.
+func (f *LogFile) Check(context.Context) error {
+	if f.Path == "-" {
+		return nil
+	}
+	fh, err := os.Open(f.Path)
+	if err != nil {
+		return fmt.Errorf("log file: %w", err)
+	}
+	return fh.Close()
+}
+
+// Logs streams the records matching q, in file order, to emit. The file's lines are not reordered:
+// one process's log is already in time order.
+func (f *LogFile) Logs(ctx context.Context, q investigate.LogQuery, emit func(investigate.LogRecord) error) ([]string, error) {
+	var r io.Reader = f.Stdin
+	if f.Path != "-" {
+		fh, err := os.Open(f.Path)
+		if err != nil {
+			return nil, fmt.Errorf("log file: %w", err)
+		}
+		defer fh.Close()
+		if st, err := fh.Stat(); err == nil && st.IsDir() {
+			return nil, fmt.Errorf("log file %s: is a directory", f.Path)
+		}
+		r = fh
+	}
+	if r == nil {
+		return nil, errors.New("log file: no input")
+	}
+	p := f.Parser
+	if p == nil {
+		p = logline.NewParser(logline.FormatAuto, investigate.FieldNames{}, nil)
+	}
+	n := 0
+	err := ReadLogs(ctx, r, p, func(rec investigate.LogRecord) error {
+		if !q.Match(&rec) {
+			return nil
+		}
+		n++
+		if err := emit(rec); err != nil {
+			return err
+		}
+		if q.Limit > 0 && n >= q.Limit {
+			return errLimit
+		}
+		return nil
+	})
+	if errors.Is(err, errLimit) {
+		err = nil
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		var emitErr *emitError
+		if errors.As(err, &emitErr) {
+			return nil, emitErr.err
+		}
+		return nil, fmt.Errorf("log file %s: %w", f.Name(), err)
+	}
+	return nil, err
+}
+
+var errLimit = errors.New("limit reached")
+
+type emitError struct{ err error }
+
+func (e *emitError) Error() string { return e.err.Error() }
+
+// ReadLogs parses r line by line and calls emit for each record. Indented lines that follow a record
+// (stack traces, wrapped messages) join its message. Errors returned by emit end the read and are returned
+// as they are.
+func ReadLogs(ctx context.Context, r io.Reader, p *logline.Parser, emit func(investigate.LogRecord) error) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	var pending *investigate.LogRecord
+	var rec investigate.LogRecord
+	flush := func() error {
+		if pending == nil {
+			return nil
+		}
+		err := emit(*pending)
+		pending = nil
+		if err != nil {
+			return &emitError{err: err}
+		}
+		return nil
+	}
+	lineNo := 0
+	for {
+		line, cut, err := readLine(br)
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if line == "" && err == io.EOF {
+			break
+		}
+		lineNo++
+		if lineNo%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if pending != nil && isContinuation(line) && len(pending.Message) < MaxLogLine {
+			pending.Message += "\n" + strings.TrimRight(line, "\r\n")
+		} else if strings.TrimSpace(line) != "" {
+			if ferr := flush(); ferr != nil {
+				return unwrapEmit(ferr)
+			}
+			rec = p.Parse(line)
+			if cut {
+				if rec.Fields == nil {
+					rec.Fields = map[string]string{}
+				}
+				rec.Fields["dbg.truncated"] = "true"
+			}
+			pending = &rec
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+	return unwrapEmit(flush())
+}
+
+func unwrapEmit(err error) error {
+	var e *emitError
+	if errors.As(err, &e) {
+		return e.err
+	}
+	return err
+}
+
+// readLine reads one line up to MaxLogLine bytes, discarding the rest of a longer one.
+func readLine(br *bufio.Reader) (string, bool, error) {
+	var sb strings.Builder
+	cut := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if sb.Len() < MaxLogLine {
+			room := MaxLogLine - sb.Len()
+			if len(chunk) > room {
+				chunk, cut = chunk[:room], true
+			}
+			sb.Write(chunk)
+		} else if len(chunk) > 0 {
+			cut = true
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return sb.String(), cut, err
+	}
+}
+
+func isContinuation(line string) bool {
+	if line == "" || (line[0] != ' ' && line[0] != '\t') {
+		return strings.HasPrefix(line, "Caused by:") || strings.HasPrefix(line, "Traceback ")
+	}
+	t := strings.TrimSpace(line)
+	return t != "" && !strings.HasPrefix(t, "{")
+}

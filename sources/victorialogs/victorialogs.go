@@ -1,0 +1,196 @@
+// Package victorialogs reads logs from VictoriaLogs over its LogsQL HTTP API (/select/logsql/query).
+// Queries are built from structured inputs: every field name and value is a quoted LogsQL string, so a
+// hostile service name or trace ID cannot change the query.
+package victorialogs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/sources/httpx"
+	"github.com/dbgtool/dbg/sources/internal/logline"
+)
+
+// Fields are the field names queried for each filter; a record matches when any of the names holds the
+// value, so logs shipped by OpenTelemetry (service.name, trace_id) and by hand (service, traceId) are
+// both found.
+type Fields struct {
+	Service, Level, TraceID, SpanID, CorrelationID []string
+}
+
+// DefaultFields are the names VictoriaLogs gets from OpenTelemetry, Vector, Promtail-style shippers and
+// structured JSON loggers.
+func DefaultFields() Fields {
+	d := investigate.DefaultFieldNames()
+	return Fields{
+		Service:       []string{"service.name", "service", "service_name", "app"},
+		Level:         []string{"level", "severity", "log.level", "severity_text", "detected_level"},
+		TraceID:       []string{"trace_id", "traceId", "traceID", "trace.id"},
+		SpanID:        []string{"span_id", "spanId", "spanID", "span.id"},
+		CorrelationID: d.CorrelationID[:min(8, len(d.CorrelationID))],
+	}
+}
+
+// Config selects the field names.
+type Config struct {
+	Fields Fields
+	// Names are the names records are read with; the zero value means investigate.DefaultFieldNames.
+	Names investigate.FieldNames
+}
+
+// Client queries one VictoriaLogs.
+type Client struct {
+	http  *httpx.Client
+	cfg   Config
+	names investigate.FieldNames
+}
+
+// New builds a client for ep.
+func New(ep httpx.Endpoint, cfg Config) (*Client, error) {
+	if ep.Name == "" {
+		ep.Name = "VictoriaLogs"
+	}
+	h, err := httpx.New(ep)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Fields.Service) == 0 {
+		cfg.Fields = DefaultFields()
+	}
+	// _msg and _time are VictoriaLogs' own names for the message and the time.
+	names := investigate.DefaultFieldNames().Prepend(investigate.FieldNames{Message: []string{"_msg"}, Time: []string{"_time"}}).Prepend(cfg.Names)
+	return &Client{http: h, cfg: cfg, names: names}, nil
+}
+
+// Check asks the server for its health, for `dbg doctor`.
+func (c *Client) Check(ctx context.Context) error {
+	_, err := c.http.Do(ctx, httpx.Request{Path: "/health"})
+	return err
+}
+
+// Quote makes s one LogsQL string literal. LogsQL reads double-quoted strings with Go's escaping rules,
+// so strconv.Quote escapes quotes, backslashes and control characters.
+func Quote(s string) string { return strconv.Quote(s) }
+
+// BuildQuery turns q into LogsQL. The time range goes in the start and end parameters, not here.
+func BuildQuery(q investigate.LogQuery, f Fields) string {
+	var parts []string
+	anyOf := func(names []string, op, value string) {
+		alts := make([]string, 0, len(names))
+		for _, n := range names {
+			alts = append(alts, Quote(n)+":"+op+Quote(value))
+		}
+		if len(alts) == 1 {
+			parts = append(parts, alts[0])
+			return
+		}
+		parts = append(parts, "("+strings.Join(alts, " or ")+")")
+	}
+	if q.Service != "" {
+		anyOf(f.Service, "=", q.Service)
+	}
+	if q.TraceID != "" {
+		anyOf(f.TraceID, "=", q.TraceID)
+	}
+	if q.CorrelationID != "" {
+		anyOf(f.CorrelationID, "=", q.CorrelationID)
+	}
+	if q.Level != "" {
+		anyOf(f.Level, "~", "(?i)^"+regexp.QuoteMeta(q.Level)+"$")
+	}
+	if q.Grep != "" {
+		parts = append(parts, "_msg:~"+Quote(regexp.QuoteMeta(q.Grep)))
+	}
+	query := strings.Join(parts, " ")
+	if query == "" {
+		query = "*"
+	}
+	query += " | sort by (_time)"
+	if q.Limit > 0 {
+		query += " | limit " + strconv.Itoa(q.Limit)
+	}
+	return query
+}
+
+// Params are the HTTP query parameters for q.
+func Params(q investigate.LogQuery, f Fields) url.Values {
+	v := url.Values{"query": {BuildQuery(q, f)}}
+	if !q.Start.IsZero() {
+		v.Set("start", q.Start.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.End.IsZero() {
+		// end is inclusive in VictoriaLogs; the window is half-open.
+		v.Set("end", q.End.Add(-time.Nanosecond).UTC().Format(time.RFC3339Nano))
+	}
+	return v
+}
+
+// Logs streams the records matching q to emit in time order.
+func (c *Client) Logs(ctx context.Context, q investigate.LogQuery, emit func(investigate.LogRecord) error) ([]string, error) {
+	resp, err := c.http.Open(ctx, httpx.Request{Method: "POST", Path: "/select/logsql/query",
+		Body:   []byte(Params(q, c.cfg.Fields).Encode()),
+		Header: map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}}})
+	if err != nil {
+		return nil, fmt.Errorf("victorialogs: query: %w", err)
+	}
+	defer resp.Body.Close()
+	if err := Decode(resp.Body, c.names, emit); err != nil {
+		return nil, fmt.Errorf("victorialogs at %s: reading the answer: %w", c.http.BaseURL(), err)
+	}
+	return nil, nil
+}
+
+// MaxLine bounds one JSON line of the answer.
+const MaxLine = 16 << 20
+
+// Decode reads the JSON-lines answer of /select/logsql/query: one object per line whose values are
+// strings, with _time, _msg and _stream among them.
+func Decode(r io.Reader, names investigate.FieldNames, emit func(investigate.LogRecord) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), MaxLine)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		kv, err := logline.DecodeJSON(b)
+		if err != nil {
+			return fmt.Errorf("line %d is not a JSON object: %w", line, err)
+		}
+		var ts time.Time
+		if v, ok := kv["_time"]; ok {
+			if t, ok := investigate.ParseLogTime(v); ok {
+				ts = t
+				delete(kv, "_time")
+			}
+		}
+		delete(kv, "_stream_id")
+		delete(kv, "_stream")
+		rec := investigate.RecordFromFields(kv, names)
+		if !ts.IsZero() {
+			rec.Time = ts
+		}
+		if err := emit(rec); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("line %d is longer than %d MiB", line+1, MaxLine>>20)
+		}
+		return err
+	}
+	return nil
+}
