@@ -239,3 +239,48 @@ func init() {
 }
 
 func isKeyword(w string) bool { return sqlKeywords[strings.ToLower(w)] }
+
+// HasPlaceholders reports whether a statement carries bind parameters ($1, ?, :name, @name, %s) outside
+// its string literals and comments: such a statement as recorded in a trace has no values, so a database
+// cannot plan it as it ran.
+func HasPlaceholders(sql string) bool {
+	for i := 0; i < len(sql); i++ {
+		c := sql[i]
+		next := byte(0)
+		if i+1 < len(sql) {
+			next = sql[i+1]
+		}
+		switch {
+		case c == '\'' || c == '"' || c == '`':
+			i = skipQuoted(sql, i, c) - 1
+		case c == '-' && next == '-':
+			for i < len(sql) && sql[i] != '\n' {
+				i++
+			}
+		case c == '/' && next == '*':
+			end := strings.Index(sql[i+2:], "*/")
+			if end < 0 {
+				return false
+			}
+			i += end + 3
+		case c == '$' && isDigit(next), c == '?':
+			return true
+		case c == '$' && (next == '$' || isWordStart(next)) && !prevIsWord(sql, i):
+			j := strings.IndexByte(sql[i+1:], '$')
+			if j < 0 {
+				return false
+			}
+			tag := sql[i : i+j+2]
+			end := strings.Index(sql[i+len(tag):], tag)
+			if end < 0 {
+				return false
+			}
+			i += 2*len(tag) + end - 1
+		case (c == ':' || c == '@') && isWordStart(next) && !(i > 0 && (sql[i-1] == ':' || isWordByte(sql[i-1]))) && !(c == ':' && next == ':'):
+			return true
+		case c == '%' && (next == 's' || next == '('):
+			return true
+		}
+	}
+	return false
+}

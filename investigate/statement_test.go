@@ -109,3 +109,30 @@ func FuzzNormalizeStatement(f *testing.F) {
 		}
 	})
 }
+
+func TestHasPlaceholders(t *testing.T) {
+	cases := []struct {
+		in   string
+		want bool
+	}{
+		{"SELECT * FROM t WHERE id = $1", true},
+		{"SELECT * FROM t WHERE id = ?", true},
+		{"SELECT * FROM t WHERE id = :id", true},
+		{"SELECT * FROM t WHERE id = @id", true},
+		{"SELECT * FROM t WHERE id = %s", true},
+		{"SELECT * FROM t WHERE id = %(id)s", true},
+		{"SELECT * FROM t WHERE id = 5", false},
+		{"SELECT * FROM t WHERE note = 'what? $1 :x'", false},
+		{"SELECT a::text FROM t -- why? $1", false},
+		{"SELECT /* ? */ 1", false},
+		{"SELECT $$ ? $$", false},
+		{"SELECT $tag$ $1 $tag$ FROM t", false},
+		{"SELECT a % 2 FROM t", false},
+		{"SELECT email FROM users WHERE email LIKE '%@example.com'", false},
+	}
+	for _, c := range cases {
+		if got := HasPlaceholders(c.in); got != c.want {
+			t.Errorf("HasPlaceholders(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
