@@ -2,6 +2,7 @@ package jaeger
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -113,9 +114,17 @@ func secretsOf(ep httpx.Endpoint, u *url.URL) []string {
 	for _, v := range ep.Headers {
 		add(v)
 	}
+	user, pass := ep.Username, ep.Password
 	if u.User != nil {
 		p, _ := u.User.Password()
 		add(p)
+		if user == "" {
+			user, pass = u.User.Username(), p
+		}
+	}
+	if user != "" || pass != "" {
+		// The Authorization header as sent, in case a proxy echoes it.
+		add(base64.StdEncoding.EncodeToString([]byte(user + ":" + pass)))
 	}
 	return out
 }
