@@ -3,6 +3,7 @@
 package files
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -45,9 +46,27 @@ func ReadTraceFile(path string) ([]*investigate.Trace, error) {
 	return ts, nil
 }
 
-// ReadTraces reads a Jaeger JSON or OTLP JSON document from r.
+// ReadTraces reads a Jaeger JSON or OTLP JSON document from r. Jaeger JSON is decoded as it streams in;
+// OTLP JSON is read whole first because pdata's unmarshaler takes a byte slice.
 func ReadTraces(r io.Reader) ([]*investigate.Trace, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxTraceFileSize+1))
+	br := bufio.NewReaderSize(r, 1<<16)
+	head, err := br.Peek(1 << 16)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, err
+	}
+	format, err := DetectTraceFormat(head)
+	if err != nil {
+		return nil, err
+	}
+	if format == FormatJaeger {
+		counter := &countingReader{r: io.LimitReader(br, MaxTraceFileSize+1)}
+		ts, err := jaeger.DecodeClassic(counter)
+		if counter.n > MaxTraceFileSize {
+			return nil, fmt.Errorf("larger than %d GiB; is this a trace export?", MaxTraceFileSize>>30)
+		}
+		return checkTraces(ts, format, err, counter.n)
+	}
+	b, err := io.ReadAll(io.LimitReader(br, MaxTraceFileSize+1))
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +74,17 @@ func ReadTraces(r io.Reader) ([]*investigate.Trace, error) {
 		return nil, fmt.Errorf("larger than %d GiB; is this a trace export?", MaxTraceFileSize>>30)
 	}
 	return DecodeTraces(b)
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // DecodeTraces detects the format of b and decodes it.
@@ -70,8 +100,12 @@ func DecodeTraces(b []byte) ([]*investigate.Trace, error) {
 	default:
 		ts, err = jaeger.DecodeClassic(bytes.NewReader(b))
 	}
+	return checkTraces(ts, format, err, int64(len(b)))
+}
+
+func checkTraces(ts []*investigate.Trace, format TraceFormat, err error, size int64) ([]*investigate.Trace, error) {
 	if err != nil {
-		return nil, describeJSONError(b, err)
+		return nil, describeJSONError(size, err)
 	}
 	spans := 0
 	for _, t := range ts {
@@ -105,15 +139,15 @@ func DetectTraceFormat(b []byte) (TraceFormat, error) {
 	return "", errors.New(`JSON without "data", "spans" or "resourceSpans": not a Jaeger export or OTLP JSON`)
 }
 
-func describeJSONError(b []byte, err error) error {
+func describeJSONError(size int64, err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return fmt.Errorf("truncated JSON (ends after %d bytes)", len(b))
+		return fmt.Errorf("truncated JSON (ends after %d bytes)", size)
 	case errors.As(err, &se):
-		if se.Offset >= int64(len(bytes.TrimRight(b, " \t\r\n"))) {
-			return fmt.Errorf("truncated JSON (ends after %d bytes)", len(b))
+		if se.Offset >= size-1 {
+			return fmt.Errorf("truncated JSON (ends after %d bytes)", size)
 		}
 		return fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, se)
 	case errors.As(err, &te):

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +61,7 @@ func New(ep Endpoint) (*Client, error) {
 		return nil, fmt.Errorf("%s: no URL configured; set %s or the config file", ep.Name, flagOr(ep))
 	}
 	u, err := url.Parse(ep.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, fmt.Errorf("%s: %s %q is not an http(s):// URL", ep.Name, flagOr(ep), Redact(ep.URL))
 	}
 	if u.User != nil { // credentials in the URL move to basic auth and out of every printed URL
@@ -195,7 +196,7 @@ func (c *Client) Open(ctx context.Context, r Request) (*http.Response, error) {
 				b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 				resp.Body.Close()
 				cancel()
-				return nil, &StatusError{Backend: c.ep.Name, URL: Redact(u), Code: resp.StatusCode, Body: snippet(b)}
+				return nil, &StatusError{Backend: c.ep.Name, URL: Redact(u), Code: resp.StatusCode, Body: snippet([]byte(c.scrub(string(b))))}
 			}
 			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 			return resp, nil
@@ -363,6 +364,28 @@ func stripURLs(s string) string {
 				return s[len(verb)+1+i+3:]
 			}
 		}
+	}
+	return s
+}
+
+// scrub removes the endpoint's own secrets from text a server sent back (some proxies echo the request
+// headers in their error pages).
+func (c *Client) scrub(s string) string {
+	var secrets []string
+	if c.ep.Token != "" {
+		secrets = append(secrets, c.ep.Token)
+	}
+	if c.ep.Password != "" {
+		secrets = append(secrets, c.ep.Password,
+			base64.StdEncoding.EncodeToString([]byte(c.ep.Username+":"+c.ep.Password)))
+	}
+	for _, v := range c.ep.Headers {
+		if len(v) >= 8 {
+			secrets = append(secrets, v)
+		}
+	}
+	for _, sec := range secrets {
+		s = strings.ReplaceAll(s, sec, "REDACTED")
 	}
 	return s
 }

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"time"
@@ -47,7 +46,7 @@ type wireProcess struct {
 type wireSpan struct {
 	TraceID       string       `json:"traceID"`
 	SpanID        string       `json:"spanID"`
-	ParentSpanID  string       `json:"parentSpanID"` // older exports
+	ParentSpanID  string       `json:"parentSpanID,omitempty"` // older exports
 	OperationName string       `json:"operationName"`
 	References    []wireRef    `json:"references"`
 	StartTime     int64        `json:"startTime"` // microseconds since the epoch
@@ -55,7 +54,7 @@ type wireSpan struct {
 	Tags          []wireTag    `json:"tags"`
 	Logs          []wireLog    `json:"logs"`
 	ProcessID     string       `json:"processID"`
-	Process       *wireProcess `json:"process"` // embedded form of some exports
+	Process       *wireProcess `json:"process,omitempty"` // embedded form of some exports
 	Warnings      []string     `json:"warnings"`
 }
 
@@ -103,30 +102,11 @@ func (v *wireValue) UnmarshalJSON(b []byte) error {
 // ErrNotFound is returned when Jaeger answers that a trace does not exist.
 var ErrNotFound = errors.New("trace not found")
 
-// DecodeClassic reads Jaeger's classic JSON: an API response or UI export `{"data":[...]}`, or a bare
-// trace object `{"traceID":..., "spans":[...], "processes":{...}}`.
+// DecodeClassic reads Jaeger's classic JSON: an API response or UI export `{"data":[...]}`, an array of
+// trace objects, or a bare trace object `{"traceID":..., "spans":[...], "processes":{...}}`. It streams:
+// the document is never held in memory whole.
 func DecodeClassic(r io.Reader) ([]*investigate.Trace, error) {
-	var resp wireResponse
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&resp); err != nil {
-		return nil, err
-	}
-	if len(resp.Data) == 0 && len(resp.Spans) > 0 {
-		resp.Data = []wireTrace{{TraceID: resp.ID, Spans: resp.Spans, Processes: resp.Procs}}
-	}
-	if len(resp.Data) == 0 && len(resp.Errors) > 0 {
-		e := resp.Errors[0]
-		if e.Code == 404 {
-			return nil, ErrNotFound
-		}
-		return nil, fmt.Errorf("jaeger error %d: %s", e.Code, e.Msg)
-	}
-	out := make([]*investigate.Trace, 0, len(resp.Data))
-	for i := range resp.Data {
-		out = append(out, convertClassic(&resp.Data[i]))
-		resp.Data[i] = wireTrace{} // let the wire form go as soon as it is converted
-	}
-	return out, nil
+	return decodeClassicStream(r)
 }
 
 func convertTags(tags []wireTag) investigate.Attrs {
