@@ -377,3 +377,33 @@ func fieldsOnly(cols []string) []string {
 	}
 	return out
 }
+
+// Explain statuses.
+const (
+	ExplainDone    = "explained"
+	ExplainSkipped = "skipped"
+	ExplainFailed  = "failed"
+)
+
+// ExplainResult is one fingerprint's plan in the `dbg db explain` JSON.
+type ExplainResult struct {
+	Statement string  `json:"statement"`
+	TotalMs   float64 `json:"total_ms"`
+	Count     int     `json:"count"`
+	P99Ms     float64 `json:"p99_ms"`
+	// Status is explained, skipped (dbg would not send it: placeholders, not a SELECT under --analyze)
+	// or failed (the database refused it or timed out); Reason says why in one line.
+	Status string        `json:"status"`
+	Reason string        `json:"reason"`
+	Plan   *PlanAnalysis `json:"plan"`
+}
+
+// ExplainReport is the `dbg db explain` JSON contract.
+type ExplainReport struct {
+	// Server is host:port/database, never the password.
+	Server   string          `json:"server"`
+	Analyze  bool            `json:"analyze"`
+	Results  []ExplainResult `json:"results"`
+	Indexes  []string        `json:"indexes"`
+	Warnings []string        `json:"warnings"`
+}
