@@ -188,6 +188,8 @@ type TrafficRow struct {
 	Anomaly      bool      `json:"anomaly"`
 	Score        float64   `json:"score"`
 	Sparkline    []float64 `json:"sparkline"`
+	// change is |log2| of the rate change, unclamped, so a 50x drop ranks above a 20x one.
+	change float64
 }
 
 // SaturationTable ranks resources by how close to their limit (or how far above the baseline) they are.
@@ -346,7 +348,7 @@ func latencyTable(in *LatencyInput, o HotspotOptions) (LatencyTable, []Finding) 
 			}
 			return 1
 		}
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+		if c := cmp.Compare(b.Ratio, a.Ratio); c != 0 {
 			return c
 		}
 		return cmp.Compare(b.P99Ms, a.P99Ms)
@@ -410,7 +412,8 @@ func trafficTables(in *RequestInput, o HotspotOptions) (TrafficTable, TrafficTab
 		if base > 0 {
 			r.Ratio = round3(rate / base)
 		}
-		r.Score = clamp01(math.Abs(math.Log2(change)) / 4) // 16x either way is as bad as it gets
+		r.change = math.Abs(math.Log2(change))
+		r.Score = clamp01(r.change / 4) // 16x either way is as bad as a finding's score gets
 		r.Anomaly = change >= o.MinTrafficRatio || change <= 1/o.MinTrafficRatio
 		if r.Anomaly {
 			what, kind := "spike", "up"
@@ -438,7 +441,7 @@ func trafficTables(in *RequestInput, o HotspotOptions) (TrafficTable, TrafficTab
 	}
 	for _, t := range []*TrafficTable{&spikes, &drops} {
 		slices.SortStableFunc(t.Rows, func(a, b TrafficRow) int {
-			if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			if c := cmp.Compare(b.change, a.change); c != 0 {
 				return c
 			}
 			return cmp.Compare(b.Rate+b.BaselineRate, a.Rate+a.BaselineRate)

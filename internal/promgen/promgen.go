@@ -126,7 +126,7 @@ func layoutFor(conv string) (layout, error) {
 			extra: [][2]string{{"grpc_type", "unary"}}}, nil
 	case "istio":
 		return layout{hist: "istio_request_duration_milliseconds", counter: "istio_requests", counterSample: "istio_requests_total", unit: 1000,
-			route: func(r string) [][2]string { return [][2]string{{"destination_service_name", IstioService(r)}} },
+			route:    func(r string) [][2]string { return [][2]string{{"destination_service_name", IstioService(r)}} },
 			svcLabel: "destination_workload", status: "response_code", ok: "200", fail: "503", counterSeparate: true,
 			extra: [][2]string{{"reporter", "destination"}}}, nil
 	}

@@ -108,14 +108,15 @@ func (s *Source) wrap(query string, err error) error {
 			if len(detail) > 200 {
 				detail = detail[:200] + "…"
 			}
-			msg := fmt.Sprintf("%s at %s answered %s", s.name, s.base, ae.Msg)
+			code := ae.Msg[strings.LastIndex(ae.Msg, " ")+1:] // "client error: 404"
+			msg := fmt.Sprintf("%s at %s answered HTTP %s", s.name, s.base, code)
 			if detail != "" {
 				msg += ": " + detail
 			}
 			switch {
-			case strings.Contains(ae.Msg, ": 401"), strings.Contains(ae.Msg, ": 403"):
+			case code == "401" || code == "403":
 				msg += " (check the token or username/password in the config or DBG_* environment)"
-			case strings.Contains(ae.Msg, ": 404"):
+			case code == "404":
 				msg += " (check --prometheus-url and its path prefix)"
 			}
 			return errors.New(msg)
