@@ -11,10 +11,11 @@ import (
 // completionTimeout bounds the Jaeger call behind a TAB press: a shell must never hang on a slow backend.
 const completionTimeout = 2 * time.Second
 
-// registerServiceCompletion completes --service (and --operation) from the configured Jaeger. --service
-// is a global flag, so its completion is registered once for every command; a second registration (by
-// another command) is harmless and ignored.
+// registerServiceCompletion completes --service (and --operation) from the configured Jaeger. The global
+// --service cannot take a completion before the command joins the tree, so dbg trace declares its own
+// --service (same key, same config and environment) that shadows the global one and carries it.
 func registerServiceCompletion(c *cobra.Command, f *Factory) {
+	c.Flags().String("service", "", "service to investigate; without a trace ID, search Jaeger for its traces")
 	_ = c.RegisterFlagCompletionFunc("service", func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
 		return completeFromJaeger(cmd, f, prefix, "")
 	})
