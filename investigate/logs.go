@@ -24,7 +24,13 @@ type LogRecord struct {
 // MarshalJSON writes the record with fields as {} rather than null and the time in RFC 3339.
 func (r LogRecord) MarshalJSON() ([]byte, error) {
 	type plain LogRecord
-	p := plain(r)
+	p := struct {
+		Time *time.Time `json:"time"`
+		plain
+	}{plain: plain(r)}
+	if !r.Time.IsZero() {
+		p.Time = &r.Time
+	}
 	if p.Fields == nil {
 		p.Fields = map[string]string{}
 	}

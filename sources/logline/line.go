@@ -3,6 +3,7 @@ package logline
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -139,10 +140,56 @@ func (p *Parser) logfmt(s string) (investigate.LogRecord, bool) {
 			kv[string(d.Key())] = string(d.Value())
 		}
 	}
-	if d.Err() != nil || len(kv) == 0 {
+	if d.Err() != nil {
+		// Loggers write escapes the logfmt library rejects (\x1b); read such lines leniently.
+		kv = lenientLogfmt(s)
+	}
+	if len(kv) == 0 {
 		return investigate.LogRecord{}, false
 	}
 	return investigate.RecordFromFields(kv, p.Names), true
+}
+
+// lenientLogfmt splits key=value pairs on spaces outside double quotes, unquoting values with Go's rules
+// where it can and keeping the raw text where it cannot. A token without '=' is a key with no value.
+func lenientLogfmt(s string) map[string]string {
+	kv := map[string]string{}
+	for i := 0; i < len(s); {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		start := i
+		inQuote := false
+		for i < len(s) {
+			c := s[i]
+			if c == '\\' && inQuote && i+1 < len(s) {
+				i += 2
+				continue
+			}
+			if c == '"' {
+				inQuote = !inQuote
+			} else if !inQuote && (c == ' ' || c == '\t') {
+				break
+			}
+			i++
+		}
+		tok := s[start:i]
+		if tok == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(tok, "=")
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			if u, err := strconv.Unquote(v); err == nil {
+				v = u
+			} else {
+				v = v[1 : len(v)-1]
+			}
+		}
+		if k != "" {
+			kv[k] = v
+		}
+	}
+	return kv
 }
 
 var levelWords = map[string]string{

@@ -18,7 +18,7 @@ import (
 
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/sources/httpx"
-	"github.com/dbgtool/dbg/sources/internal/logline"
+	"github.com/dbgtool/dbg/sources/logline"
 )
 
 // Fields are the field names queried for each filter; a record matches when any of the names holds the
