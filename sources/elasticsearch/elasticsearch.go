@@ -16,7 +16,7 @@ import (
 
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/sources/httpx"
-	"github.com/dbgtool/dbg/sources/internal/logline"
+	"github.com/dbgtool/dbg/sources/logline"
 )
 
 // Fields are the document fields queried and read. The defaults are ECS.

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/dbgtool/dbg/investigate"
-	"github.com/dbgtool/dbg/sources/internal/logline"
+	"github.com/dbgtool/dbg/sources/logline"
 )
 
 // MaxLogLine bounds one log line; the rest of a longer line is dropped and the record says so.

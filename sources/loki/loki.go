@@ -18,7 +18,7 @@ import (
 
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/sources/httpx"
-	"github.com/dbgtool/dbg/sources/internal/logline"
+	"github.com/dbgtool/dbg/sources/logline"
 )
 
 // Config says which labels hold what. Tenants (X-Scope-OrgID) and auth come from the endpoint.
