@@ -33,7 +33,7 @@ func addTraceSearchFlags(c *cobra.Command) {
 	fl.String("max-duration", "", "with --service: only traces whose spans are at most this long")
 	fl.StringArray("tag", nil, "with --service: only traces with a span tag or attribute key=value (repeatable)")
 	fl.Bool("errors", false, "with --service: only traces with an error span")
-	fl.Int("limit", defaultSearchLimit, fmt.Sprintf("with --service: how many traces to ask Jaeger for (default %d, %d with --analyze)", defaultSearchLimit, defaultAnalyzeLimit))
+	fl.Int("limit", defaultSearchLimit, fmt.Sprintf("with --service: how many traces to ask Jaeger for (%d with --analyze unless set)", defaultAnalyzeLimit))
 	fl.Bool("analyze", false, "with --service: analyse every trace found and aggregate the findings across them")
 	fl.Int("concurrency", jaeger.DefaultConcurrency, "how many traces to fetch from Jaeger at once")
 }
