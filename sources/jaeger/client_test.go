@@ -466,3 +466,20 @@ func TestNewRejectsBadURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeClassicAPIEnvelope reads the envelope Jaeger's /api/traces really sends: the trace list
+// followed by total, limit, offset and errors.
+func TestDecodeClassicAPIEnvelope(t *testing.T) {
+	body := classicBody(t, tracegen.Checkout(1))
+	body = bytes.TrimRight(body, "\n")
+	body = append(body[:len(body)-1], []byte(`,"total":0,"limit":0,"offset":0,"errors":null}`)...)
+	ts, err := DecodeClassic(bytes.NewReader(body))
+	if err != nil || len(ts) != 1 || len(ts[0].Spans) != len(tracegen.Checkout(1).Spans) {
+		t.Fatalf("got %d traces, %v", len(ts), err)
+	}
+	for _, doc := range []string{`{"data":[],"total":0,"limit":0,"offset":0,"errors":null}`, `{"data":null,"total":0}`} {
+		if ts, err := DecodeClassic(strings.NewReader(doc)); err != nil || len(ts) != 0 {
+			t.Errorf("%s: %d traces, %v", doc, len(ts), err)
+		}
+	}
+}

@@ -75,6 +75,8 @@ func decodeClassicStream(r io.Reader) ([]*investigate.Trace, error) {
 			default:
 				if d.traceField(bare, key) {
 					isBare = true
+				} else {
+					d.it.Skip() // "total", "limit", "offset" of an API answer
 				}
 			}
 			return d.ok()
