@@ -72,7 +72,7 @@ sampling early and still reports.`,
   dbg profile goroutine --target http://localhost:6060 --samples 5 --interval 10s
   dbg profile heap --file heap.pb.gz --sample alloc_space --focus 'myapp/'
   dbg profile heap --target http://localhost:6060 --diff-base heap-before.pb.gz`,
-		Args: argsUsage(cobra.ExactArgs(1)),
+		Args:      argsUsage(cobra.ExactArgs(1)),
 		ValidArgs: pprof.Kinds,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := loadSettings(cmd, f)

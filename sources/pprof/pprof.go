@@ -272,46 +272,75 @@ func Convert(p *profile.Profile) *investigate.Profile {
 		line int64
 	}
 	frameIdx := map[fkey]int32{}
-	locFrames := make(map[*profile.Location][]int32, len(p.Location))
+	// Frames of each location, flat: location k's are locData[locStart[k]:locStart[k+1]]. Locations are
+	// found by ID through a dense table when IDs are dense (they are, in Go's profiles), else a map.
+	locStart := make([]int32, 0, len(p.Location)+1)
+	locData := make([]int32, 0, len(p.Location)*2)
+	var maxID uint64
 	for _, loc := range p.Location {
-		var ids []int32
+		maxID = max(maxID, loc.ID)
+	}
+	var dense []int32
+	var sparse map[*profile.Location]int32
+	if maxID <= uint64(4*len(p.Location)+16) {
+		dense = make([]int32, maxID+1)
+		for i := range dense {
+			dense[i] = -1
+		}
+	} else {
+		sparse = make(map[*profile.Location]int32, len(p.Location))
+	}
+	locStart = append(locStart, 0)
+	for k, loc := range p.Location {
 		// Lines are listed callee first: the last one is the caller the others were inlined into.
 		for _, ln := range loc.Line {
-			k := fkey{ln.Function, ln.Line}
-			id, ok := frameIdx[k]
+			key := fkey{ln.Function, ln.Line}
+			id, ok := frameIdx[key]
 			if !ok {
 				id = int32(len(out.Frames))
-				frameIdx[k] = id
+				frameIdx[key] = id
 				f := investigate.ProfileFrame{Line: ln.Line}
 				if ln.Function != nil {
 					f.Function, f.File = ln.Function.Name, ln.Function.Filename
 				}
 				out.Frames = append(out.Frames, f)
 			}
-			ids = append(ids, id)
+			locData = append(locData, id)
 		}
-		if len(ids) == 0 { // unsymbolized: the address stands in for the function
-			id := int32(len(out.Frames))
+		if len(loc.Line) == 0 { // unsymbolized: the address stands in for the function
+			locData = append(locData, int32(len(out.Frames)))
 			out.Frames = append(out.Frames, investigate.ProfileFrame{Function: fmt.Sprintf("0x%x", loc.Address)})
-			ids = append(ids, id)
 		}
-		locFrames[loc] = ids
+		locStart = append(locStart, int32(len(locData)))
+		if dense != nil {
+			dense[loc.ID] = int32(k)
+		} else {
+			sparse[loc] = int32(k)
+		}
+	}
+	// Parsed profiles resolve sample locations by ID, and CheckValid makes IDs unique: the ID finds it.
+	index := func(loc *profile.Location) int32 {
+		if dense != nil {
+			if loc.ID < uint64(len(dense)) {
+				return dense[loc.ID]
+			}
+			return -1
+		}
+		if k, ok := sparse[loc]; ok {
+			return k
+		}
+		return -1
 	}
 	nt := len(p.SampleType)
 	n := len(p.Sample)
-	out.StackStart = make([]int32, 0, n+1)
+	out.StackStart = make([]int32, 1, n+1)
 	out.Values = make([]int64, 0, n*nt)
-	total := 0
+	out.StackData = make([]int32, 0, n*16)
 	for _, s := range p.Sample {
 		for _, loc := range s.Location {
-			total += len(locFrames[loc])
-		}
-	}
-	out.StackData = make([]int32, 0, total)
-	out.StackStart = append(out.StackStart, 0)
-	for _, s := range p.Sample {
-		for _, loc := range s.Location {
-			out.StackData = append(out.StackData, locFrames[loc]...)
+			if k := index(loc); k >= 0 {
+				out.StackData = append(out.StackData, locData[locStart[k]:locStart[k+1]]...)
+			}
 		}
 		out.StackStart = append(out.StackStart, int32(len(out.StackData)))
 		if len(s.Value) == nt {
