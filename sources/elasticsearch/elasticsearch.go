@@ -258,7 +258,7 @@ func (c *Client) Logs(ctx context.Context, q investigate.LogQuery, emit func(inv
 	req := BuildRequest(q, c.cfg.Fields, size)
 	pit, flavor := c.openPIT(ctx)
 	if pit != "" {
-		defer c.closePIT(pit, flavor)
+		defer func() { c.closePIT(pit, flavor) }() // the id the server sent last
 	} else {
 		// Without a point in time, _doc breaks ties between equal timestamps.
 		req.Sort = append(req.Sort, map[string]map[string]any{"_doc": {"order": "asc"}})
