@@ -60,7 +60,14 @@ func (p *Parser) Parse(line string) investigate.LogRecord {
 		}
 	}
 	prefixTime, rest := cutTimePrefix(line)
-	rec, ok := p.parseBody(rest)
+	var rec investigate.LogRecord
+	ok := false
+	if p.Plain != nil && p.Plain.MatchString(line) {
+		// The user's regex sees the whole line, its timestamp included.
+		rec, ok = p.plain(line), true
+	} else {
+		rec, ok = p.parseBody(rest)
+	}
 	if !ok {
 		rec = investigate.LogRecord{Message: rest}
 	}
