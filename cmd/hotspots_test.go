@@ -33,7 +33,9 @@ func (s *stubHotspots) Hotspots(_ context.Context, q prometheus.HotspotQuery) (i
 }
 
 func stubInput() investigate.HotspotInput {
-	k := func(op string) investigate.EndpointKey { return investigate.EndpointKey{Service: "shop", Operation: op} }
+	k := func(op string) investigate.EndpointKey {
+		return investigate.EndpointKey{Service: "shop", Operation: op}
+	}
 	up := []float64{1, 1, 1, 2, 4, 8, 8, 8, math.NaN(), 8}
 	flat := []float64{5, 5, 5, 5, 5, 5, 5, 5, 5, 5}
 	hostile := k("/x\x1b[31mred\x1b[0m|`pipe`")

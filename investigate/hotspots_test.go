@@ -178,3 +178,19 @@ func TestResample(t *testing.T) {
 		t.Error("zero step")
 	}
 }
+
+// BenchmarkAnalyzeHotspots ranks 2,000 endpoints.
+func BenchmarkAnalyzeHotspots(b *testing.B) {
+	in := HotspotInput{Window: hsWindow(), Latency: &LatencyInput{P99: map[EndpointKey]float64{}, BaseP99: map[EndpointKey]float64{},
+		Spark: map[EndpointKey][]float64{}}, Requests: &RequestInput{Rate: map[EndpointKey]float64{}, BaseRate: map[EndpointKey]float64{},
+		Errors: map[EndpointKey]float64{}, BaseErrors: map[EndpointKey]float64{}}}
+	spark := make([]float64, 30)
+	for i := range 2000 {
+		k := EndpointKey{Service: "svc", Operation: "/r" + string(rune('a'+i%26)) + strings.Repeat("x", i%7) + time.Duration(i).String()}
+		in.Latency.P99[k], in.Latency.BaseP99[k], in.Latency.Spark[k] = float64(10+i%50), float64(10+i%30), spark
+		in.Requests.Rate[k], in.Requests.BaseRate[k], in.Requests.Errors[k] = float64(1+i%9), float64(1+i%5), float64(i%3)*0.1
+	}
+	for b.Loop() {
+		AnalyzeHotspots(in, DefaultHotspotOptions())
+	}
+}

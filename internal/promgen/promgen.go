@@ -45,6 +45,9 @@ type Spec struct {
 	Step              time.Duration
 	// Saturation adds go_goroutines, process fds and a resilience4j circuit breaker.
 	Saturation bool
+	// Extra adds this many more services (svc-000, ...) with Endpoints' baseline behaviour throughout,
+	// for benchmarks.
+	Extra int
 }
 
 // Conventions are the request-metric conventions the generator writes.
@@ -198,6 +201,11 @@ func (s Spec) OpenMetrics() ([]byte, error) {
 	if s.Other != "" {
 		st := Phase{Rate: 3, P50: 0.01, Tail: 0.04}
 		eps = append(eps, svcEP{s.Other, Endpoint{Route: "/entries", Baseline: st, Window: st}})
+	}
+	for i := 0; i < s.Extra; i++ {
+		for _, e := range s.Endpoints {
+			eps = append(eps, svcEP{fmt.Sprintf("svc-%03d", i), Endpoint{Route: e.Route, Baseline: e.Baseline, Window: e.Baseline}})
+		}
 	}
 	base := func(se svcEP) [][2]string {
 		ls := append([][2]string{{lay.svcLabel, se.svc}}, lay.route(se.ep.Route)...)

@@ -320,3 +320,27 @@ func TestHotspotsSampleLimit(t *testing.T) {
 		t.Errorf("error = %q", msg)
 	}
 }
+
+// BenchmarkHotspotsRealPrometheus times discovery and every hotspot query against a real Prometheus
+// holding the planted scenario plus 20 steady services. scripts/bench-prometheus.sh compares the same
+// requests with curl.
+func BenchmarkHotspotsRealPrometheus(b *testing.B) {
+	spec := promgen.Scenario("prometheus-http", scenarioEnd)
+	spec.Extra = 20
+	om, err := spec.OpenMetrics()
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := testserver.Prometheus(b, testserver.CreateBlocks(b, om))
+	s, err := New(httpx.Endpoint{URL: srv.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, _ := investigate.ParseWindow("30m", scenarioEnd.Format(time.RFC3339), "", time.Now())
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, err := s.Hotspots(context.Background(), HotspotQuery{Window: w}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
