@@ -2,14 +2,19 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/dbgtool/dbg/internal/testserver"
 	"github.com/dbgtool/dbg/internal/tracegen"
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/render"
@@ -178,5 +183,69 @@ func TestServiceCompletion(t *testing.T) {
 	_, out, _ = runDbg(t, map[string]string{"DBG_JAEGER_URL": "http://127.0.0.1:1"}, "__complete", "trace", "--service", "")
 	if !strings.HasPrefix(out, ":4\n") || time.Since(start) > 3*time.Second {
 		t.Errorf("completion against a dead Jaeger: %q after %s", out, time.Since(start))
+	}
+}
+
+// TestTraceRealJaeger runs dbg trace against a real Jaeger over each API: the output for the bundled
+// trace is byte for byte the --file output, and a search finds and ranks the workload.
+func TestTraceRealJaeger(t *testing.T) {
+	j := testserver.Jaeger(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	otlpJSON, err := os.ReadFile("../testdata/traces/checkout.otlp.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u ptrace.JSONUnmarshaler
+	td, err := u.UnmarshalTraces(otlpJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tracegen.PostOTLP(ctx, j.OTLPHTTP, td); err != nil {
+		t.Fatal(err)
+	}
+	// The test factory's clock is 2026-11-03T04:00Z; the workload sits in the window before it.
+	wl, _ := tracegen.Workload(7, 30, time.Date(2026, 11, 3, 3, 50, 0, 0, time.UTC))
+	if err := tracegen.PostOTLP(ctx, j.OTLPHTTP, wl); err != nil {
+		t.Fatal(err)
+	}
+	const ui = "https://jaeger.example.com"
+	_, want, _ := runDbg(t, nil, "trace", "--file", "../testdata/traces/checkout.json", "--jaeger-ui-url", ui, "-o", "json")
+	for _, url := range []string{j.QueryHTTP, "grpc://" + j.QueryGRPC} {
+		code, got, stderr := runDbg(t, nil, "trace", checkoutTraceID, "--jaeger-url", url, "--jaeger-ui-url", ui, "-o", "json")
+		if code != 0 || got != want {
+			t.Errorf("%s: exit %d (%s); output differs from --file:\n%s", url, code, stderr, firstDiff(want, got))
+		}
+		code, _, stderr = runDbg(t, nil, "trace", "0123456789abcdef0123456789abcdef", "--jaeger-url", url)
+		if code != 1 || stderr != "dbg: trace 0123456789abcdef0123456789abcdef not found in Jaeger at "+url+" (check the ID and that the trace is still retained)\n" {
+			t.Errorf("%s: not found: exit %d, %q", url, code, stderr)
+		}
+		code, out, stderr := runDbg(t, nil, "trace", "--service", "checkout", "--since", "15m", "--analyze", "--jaeger-url", url, "-o", "json")
+		if code != 0 {
+			t.Fatalf("%s: search: exit %d: %s", url, code, stderr)
+		}
+		var res render.TraceSearch
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Traces) != 30 || res.Aggregate == nil || res.Aggregate.TraceCount != 30 {
+			t.Fatalf("%s: %d traces found, want 30", url, len(res.Traces))
+		}
+		for i := 1; i < len(res.Traces); i++ {
+			if res.Traces[i].DurationMs > res.Traces[i-1].DurationMs {
+				t.Fatalf("%s: not slowest first at %d", url, i)
+			}
+		}
+		var n1 *investigate.Finding
+		for i, f := range res.Aggregate.Findings {
+			if f.Kind == investigate.KindNPlusOne {
+				n1 = &res.Aggregate.Findings[i]
+				break
+			}
+		}
+		// Every 4th trace of the workload has 12 sequential queries: 8 of 30.
+		if n1 == nil || n1.Evidence["traces"] != float64(8) || n1.Evidence["count"] != float64(12) {
+			t.Errorf("%s: aggregated N+1: %+v", url, n1)
+		}
 	}
 }

@@ -24,7 +24,7 @@ type WorkloadTrace struct {
 	Start time.Time
 	// Queries is how many "SELECT items" calls checkout makes one after another (an N+1 from 5 on).
 	Queries int
-	// QueryTime is each query's duration; 0 means 4ms.
+	// QueryTime is each query's duration; 0 means 5ms (12 queries then make an N+1 at the default thresholds).
 	QueryTime time.Duration
 	// PaymentTime is how long payment takes; 0 means 120ms.
 	PaymentTime time.Duration
@@ -52,7 +52,7 @@ func workloadSpanID(tid pcommon.TraceID, n int) pcommon.SpanID {
 // AppendWorkloadTrace appends one trace with the given ID to td.
 func AppendWorkloadTrace(td ptrace.Traces, tid pcommon.TraceID, o WorkloadTrace) {
 	if o.QueryTime <= 0 {
-		o.QueryTime = 4 * time.Millisecond
+		o.QueryTime = 5 * time.Millisecond
 	}
 	if o.PaymentTime <= 0 {
 		o.PaymentTime = 120 * time.Millisecond
