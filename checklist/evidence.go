@@ -1,0 +1,176 @@
+package checklist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/dbgtool/dbg/investigate"
+)
+
+// errNotConfigured marks a step input whose source is missing: the step is skipped, not failed.
+var errNotConfigured = errors.New("not configured")
+
+// notConfigured says which source is missing and how to add it.
+func notConfigured(what, flag string) error {
+	return fmt.Errorf("no %s source configured (set %s or use --from BUNDLE): %w", what, flag, errNotConfigured)
+}
+
+// Traces returns the analysed trace sample: the window (all recent traces plus the failing ones) and the
+// baseline.
+func (inv *Investigation) Traces(ctx context.Context) (traceEvidence, error) {
+	return inv.traces.get(func() (traceEvidence, error) {
+		var ev traceEvidence
+		src := inv.Sources.Traces
+		if src == nil {
+			return ev, notConfigured("trace", "--jaeger-url")
+		}
+		limit := inv.Options.TraceLimit
+		w := inv.Window
+		q := TraceQuery{Service: inv.Service, Start: w.Start, End: w.End, Limit: limit}
+		win, err := src.SearchTraces(ctx, q)
+		if err != nil {
+			return ev, err
+		}
+		ev.Queries = append(ev.Queries, describeTraceQuery(q))
+		qe := q
+		qe.Errors = true
+		failing, err := src.SearchTraces(ctx, qe)
+		if err != nil {
+			ev.Warnings = append(ev.Warnings, "failing-trace search: "+err.Error())
+		} else {
+			ev.Queries = append(ev.Queries, describeTraceQuery(qe))
+		}
+		qb := TraceQuery{Service: inv.Service, Start: w.BaselineStart, End: w.BaselineEnd, Limit: limit}
+		base, err := src.SearchTraces(ctx, qb)
+		if err != nil {
+			ev.Warnings = append(ev.Warnings, "baseline trace search: "+err.Error())
+		} else {
+			ev.Queries = append(ev.Queries, describeTraceQuery(qb))
+		}
+		ev.Window = analyzeAll(dedupeTraces(append(win, failing...)), inv.Options.Trace)
+		ev.Baseline = analyzeAll(dedupeTraces(base), inv.Options.Trace)
+		return ev, nil
+	})
+}
+
+func describeTraceQuery(q TraceQuery) string {
+	s := fmt.Sprintf("traces service=%q start=%s end=%s limit=%d", q.Service, q.Start.UTC().Format("2006-01-02T15:04:05Z"), q.End.UTC().Format("2006-01-02T15:04:05Z"), q.Limit)
+	if q.Errors {
+		s += " errors=true"
+	}
+	return s
+}
+
+func dedupeTraces(ts []*investigate.Trace) []*investigate.Trace {
+	seen := map[string]bool{}
+	out := ts[:0:0]
+	for _, t := range ts {
+		if t == nil || seen[t.ID] {
+			continue
+		}
+		seen[t.ID] = true
+		out = append(out, t)
+	}
+	return out
+}
+
+func analyzeAll(ts []*investigate.Trace, o investigate.TraceOptions) []*investigate.TraceReport {
+	out := make([]*investigate.TraceReport, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, investigate.AnalyzeTrace(t, o))
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].TraceID < out[j].TraceID })
+	return out
+}
+
+// Metrics returns the service's hotspot report.
+func (inv *Investigation) Metrics(ctx context.Context) (metricEvidence, error) {
+	return inv.metrics.get(func() (metricEvidence, error) {
+		var ev metricEvidence
+		if inv.Sources.Metrics == nil {
+			return ev, notConfigured("metric", "--prometheus-url")
+		}
+		in, queries, err := inv.Sources.Metrics.Hotspots(ctx, inv.Service, inv.Window)
+		if err != nil {
+			return ev, err
+		}
+		ev.Input, ev.Queries = in, queries
+		ev.Report = investigate.AnalyzeHotspots(in, inv.Options.Hotspot)
+		return ev, nil
+	})
+}
+
+// Logs returns log records of the service and of the services its traces call, for the window and the
+// baseline.
+func (inv *Investigation) Logs(ctx context.Context) (logEvidence, error) {
+	return inv.logs.get(func() (logEvidence, error) {
+		var ev logEvidence
+		if inv.Sources.Logs == nil {
+			return ev, notConfigured("log", "--victorialogs-url, --loki-url or --elasticsearch-url")
+		}
+		services := []string{inv.Service}
+		if tev, err := inv.Traces(ctx); err == nil {
+			services = relatedServices(inv.Service, tev.Window, 8)
+		}
+		w := inv.Window
+		for _, svc := range services {
+			win, q1, err := inv.Sources.Logs.Logs(ctx, investigate.LogQuery{Service: svc, Start: w.Start, End: w.End, Limit: inv.Options.LogLimit})
+			if err != nil {
+				return ev, err
+			}
+			base, q2, err := inv.Sources.Logs.Logs(ctx, investigate.LogQuery{Service: svc, Start: w.BaselineStart, End: w.BaselineEnd, Limit: inv.Options.LogLimit})
+			if err != nil {
+				return ev, err
+			}
+			ev.Window = append(ev.Window, win...)
+			ev.Baseline = append(ev.Baseline, base...)
+			ev.Queries = append(ev.Queries, q1...)
+			ev.Queries = append(ev.Queries, q2...)
+		}
+		return ev, nil
+	})
+}
+
+// relatedServices is the service and the services that appear in its traces, most frequent first.
+func relatedServices(service string, reps []*investigate.TraceReport, max int) []string {
+	count := map[string]int{}
+	for _, r := range reps {
+		for _, s := range r.Services {
+			count[s]++
+		}
+	}
+	delete(count, service)
+	others := make([]string, 0, len(count))
+	for s := range count {
+		others = append(others, s)
+	}
+	sort.Slice(others, func(i, j int) bool {
+		if count[others[i]] != count[others[j]] {
+			return count[others[i]] > count[others[j]]
+		}
+		return others[i] < others[j]
+	})
+	out := []string{service}
+	for _, s := range others {
+		if len(out) >= max {
+			break
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Profiles returns the profile source's findings (leaks, CPU hotspots).
+func (inv *Investigation) Profiles(ctx context.Context) (profileEvidence, error) {
+	return inv.profiles.get(func() (profileEvidence, error) {
+		var ev profileEvidence
+		if inv.Sources.Profiles == nil {
+			return ev, notConfigured("profile", "--target")
+		}
+		fs, q, err := inv.Sources.Profiles.ProfileFindings(ctx)
+		ev.Findings, ev.Queries = fs, q
+		return ev, err
+	})
+}

@@ -1,0 +1,137 @@
+// Package checklist walks the ten-step debugging checklist (symptom, recent changes, metrics, traces,
+// logs, dependencies, hypothesis, fix, verification, postmortem) over whatever sources are configured,
+// and ranks what it finds into root causes, contributing factors and symptoms. Each step is its own type
+// in its own file; the runner gives them one deadline and never lets a failing source abort the report.
+package checklist
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/dbgtool/dbg/investigate"
+)
+
+// TraceQuery asks a trace source for a sample of a service's traces.
+type TraceQuery struct {
+	Service     string
+	Start, End  time.Time
+	MinDuration time.Duration
+	Errors      bool
+	Limit       int
+}
+
+// TraceSource finds traces (Jaeger, a bundle). It must honour ctx and return an error it names itself.
+type TraceSource interface {
+	SearchTraces(ctx context.Context, q TraceQuery) ([]*investigate.Trace, error)
+}
+
+// MetricSource measures a service's golden signals and saturation (Prometheus, a bundle), returning
+// the hotspot input for the window with its baseline, and the queries it ran.
+type MetricSource interface {
+	Hotspots(ctx context.Context, service string, w investigate.Window) (investigate.HotspotInput, []string, error)
+}
+
+// LogSource returns log records (VictoriaLogs, Loki, Elasticsearch, files, a bundle) and the queries sent.
+type LogSource interface {
+	Logs(ctx context.Context, q investigate.LogQuery) ([]investigate.LogRecord, []string, error)
+}
+
+// ProfileSource samples a service's profiles and returns leak and CPU findings (pprof, a bundle).
+type ProfileSource interface {
+	ProfileFindings(ctx context.Context) ([]investigate.Finding, []string, error)
+}
+
+// Change is a deploy marker from --changes FILE.
+type Change struct {
+	At      time.Time `json:"at"`
+	Service string    `json:"service"`
+	What    string    `json:"what"`
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+}
+
+// Sources are the configured backends; nil means not configured. Names say what each is, for the
+// report ("Jaeger at http://...").
+type Sources struct {
+	Traces      TraceSource
+	TracesName  string
+	Metrics     MetricSource
+	MetricsName string
+	Logs        LogSource
+	LogsName    string
+	Profiles    ProfileSource
+	ProfileName string
+	Changes     []Change
+}
+
+// Options tune the investigation.
+type Options struct {
+	// TraceLimit is how many traces are sampled per query (window slow, window failing, baseline).
+	TraceLimit int
+	// Trace holds the trace-analysis thresholds.
+	Trace investigate.TraceOptions
+	// Hotspot holds the metric thresholds.
+	Hotspot investigate.HotspotOptions
+	// LogLimit caps the log records read per window.
+	LogLimit int
+	// JaegerUI, when set, adds trace links to findings.
+	JaegerUI string
+}
+
+// DefaultOptions are the defaults dbg ships with.
+func DefaultOptions() Options {
+	return Options{TraceLimit: 200, Trace: investigate.DefaultTraceOptions(), Hotspot: investigate.DefaultHotspotOptions(), LogLimit: 20000}
+}
+
+// Investigation is the shared context of one checklist run: what is investigated, where the evidence
+// comes from, and the evidence once fetched (each kind fetched once, whichever step asks first).
+type Investigation struct {
+	Service string
+	Window  investigate.Window
+	Sources Sources
+	Options Options
+	Now     func() time.Time
+
+	traces   lazy[traceEvidence]
+	metrics  lazy[metricEvidence]
+	logs     lazy[logEvidence]
+	profiles lazy[profileEvidence]
+}
+
+// lazy fetches a value once; every caller waits for the same result.
+type lazy[T any] struct {
+	once sync.Once
+	val  T
+	err  error
+}
+
+func (l *lazy[T]) get(fetch func() (T, error)) (T, error) {
+	l.once.Do(func() { l.val, l.err = fetch() })
+	return l.val, l.err
+}
+
+// traceEvidence is the sample of traces the trace-based steps share.
+type traceEvidence struct {
+	Window   []*investigate.TraceReport
+	Baseline []*investigate.TraceReport
+	Queries  []string
+	Warnings []string
+}
+
+type metricEvidence struct {
+	Input   investigate.HotspotInput
+	Report  *investigate.HotspotReport
+	Queries []string
+}
+
+type logEvidence struct {
+	Window   []investigate.LogRecord
+	Baseline []investigate.LogRecord
+	Queries  []string
+}
+
+type profileEvidence struct {
+	Findings []investigate.Finding
+	Queries  []string
+}

@@ -1,0 +1,328 @@
+package checklist
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dbgtool/dbg/investigate"
+)
+
+// symptomKinds describe what users feel, never why. A traffic drop is a symptom; a traffic increase can
+// be a cause (load the service was not sized for), so it stays a candidate.
+func isSymptom(f *investigate.Finding) bool {
+	switch f.Kind {
+	case investigate.KindLatencyHotspot, investigate.KindErrorHotspot:
+		return true
+	case investigate.KindTrafficSpike:
+		return num(f.Evidence["ratio"]) < 1
+	}
+	return false
+}
+
+// mechanismKinds name how something is slow or failing; a bare slow_span or a version change is less
+// specific than these.
+var mechanismKinds = map[string]bool{
+	investigate.KindNPlusOne: true, investigate.KindSlowQuery: true, investigate.KindErrorOrigin: true,
+	investigate.KindMemoryLeak: true, investigate.KindGoroutineLeak: true, investigate.KindCPUHotspot: true,
+	investigate.KindFanout: true,
+}
+
+// Rank merges the findings of every step into one list of hypotheses: duplicates folded, each candidate
+// cause corroborated by evidence from other signals about the same service, causes deeper in the call
+// graph preferred over the edges that merely carry them, and a tier for each — one root cause, the other
+// candidates contributing, and symptoms last, so a symptom is never presented as its own cause.
+// window is the trace sample used to test hypotheses against (may be empty).
+func Rank(all []investigate.Finding, window []*investigate.TraceReport) []investigate.Finding {
+	fs := dedupe(all)
+	var cands, symptoms []*investigate.Finding
+	for i := range fs {
+		f := &fs[i]
+		f.Normalize()
+		if isSymptom(f) {
+			f.Tier = TierSymptom
+			symptoms = append(symptoms, f)
+		} else {
+			cands = append(cands, f)
+		}
+	}
+	// Corroboration: other kinds of evidence about the same service (or naming it as the peer).
+	for _, f := range cands {
+		kinds := map[string]bool{}
+		for i := range fs {
+			g := &fs[i]
+			if g == f || g.Kind == f.Kind {
+				continue
+			}
+			if g.Service == f.Service || peerOf(g) == f.Service {
+				kinds[g.Kind] = true
+			}
+		}
+		if len(kinds) > 0 {
+			list := sortedKeys(kinds)
+			f.Evidence["corroborated_by"] = list
+			f.Score = clamp(f.Score + min(0.2, 0.07*float64(len(list))))
+		}
+	}
+	// Depth: an edge (dependency, client slow span) whose peer has its own candidate yields to it.
+	for _, f := range cands {
+		p := peerOf(f)
+		if p == "" || p == f.Service {
+			continue
+		}
+		for _, g := range cands {
+			if g != f && g.Service == p && g.Score >= 0.5*f.Score {
+				f.Score *= 0.75
+				f.Evidence["explained_by"] = g.Kind + " in " + p
+				break
+			}
+		}
+	}
+	// A version change is the trigger of a mechanism on the same service, and the cause when no
+	// mechanism was found there.
+	for _, f := range cands {
+		if f.Kind != investigate.KindRecentChange {
+			continue
+		}
+		mech := false
+		for _, g := range cands {
+			if g.Service == f.Service && mechanismKinds[g.Kind] && g.Score >= 0.4 {
+				mech = true
+				g.Evidence["after_change"] = fmt.Sprintf("%v → %v", f.Evidence["from"], f.Evidence["to"])
+			}
+		}
+		if mech {
+			f.Score *= 0.8
+		} else if f.Score >= 0.6 {
+			// No mechanism: slow spans on the same service are the change's effect, not separate causes.
+			for _, g := range cands {
+				if g.Service == f.Service && g.Kind == investigate.KindSlowSpan {
+					g.Score *= 0.8
+				}
+			}
+		}
+	}
+	explainSameSpan(cands)
+	for _, f := range cands {
+		if f.Kind == investigate.KindLogPattern {
+			// What the code said is evidence for a mechanism found elsewhere, seldom the cause itself;
+			// a non-error line that got more frequent even less so.
+			if isErrorPattern(f) {
+				f.Score *= 0.85
+			} else {
+				f.Score *= 0.6
+			}
+		}
+		checkHypothesis(f, window)
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return better(cands[i], cands[j]) })
+	sort.SliceStable(symptoms, func(i, j int) bool { return better(symptoms[i], symptoms[j]) })
+	out := make([]investigate.Finding, 0, len(fs))
+	for i, f := range cands {
+		f.Tier = TierContributing
+		if i == 0 && f.Score >= 0.3 {
+			f.Tier = TierRootCause
+		}
+		f.Severity = investigate.SeverityFor(f.Score)
+		out = append(out, *f)
+	}
+	for _, f := range symptoms {
+		f.Severity = investigate.SeverityFor(f.Score)
+		out = append(out, *f)
+	}
+	return out
+}
+
+// specificity orders the kinds that can describe one operation: the more specific names the mechanism.
+var specificity = map[string]int{
+	investigate.KindErrorOrigin: 6, investigate.KindNPlusOne: 5, investigate.KindSlowQuery: 4, investigate.KindFanout: 3,
+	investigate.KindDependency: 2, investigate.KindSlowSpan: 1,
+}
+
+// explainSameSpan folds findings that describe the same operation of the same service (a slow span,
+// the dependency edge it calls through, the N+1 or failing call it is) into one hypothesis: the most
+// specific kind carries the group's best score, the others stay as evidence with less weight.
+func explainSameSpan(cands []*investigate.Finding) {
+	groups := map[[2]string][]*investigate.Finding{}
+	var order [][2]string
+	for _, f := range cands {
+		if specificity[f.Kind] == 0 {
+			continue
+		}
+		k := [2]string{f.Service, f.Operation}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], f)
+	}
+	for _, k := range order {
+		g := groups[k]
+		if len(g) < 2 {
+			continue
+		}
+		best, top := g[0], 0.0
+		for _, f := range g {
+			top = max(top, f.Score)
+			if specificity[f.Kind] > specificity[best.Kind] {
+				best = f
+			}
+		}
+		var others []string
+		for _, f := range g {
+			if f != best {
+				others = append(others, f.Kind)
+				f.Score *= 0.6
+				f.Evidence["explained_by"] = best.Kind
+			}
+		}
+		best.Score = top
+		best.Evidence["also_seen_as"] = others
+	}
+}
+
+func isErrorPattern(f *investigate.Finding) bool {
+	t, _ := f.Evidence["template"].(string)
+	return strings.Contains(strings.ToLower(f.Title), "error") || strings.HasPrefix(t, "[")
+}
+
+func better(a, b *investigate.Finding) bool {
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	if a.Kind != b.Kind {
+		return a.Kind < b.Kind
+	}
+	if a.Service != b.Service {
+		return a.Service < b.Service
+	}
+	return a.Operation < b.Operation
+}
+
+func peerOf(f *investigate.Finding) string {
+	p, _ := f.Evidence["peer"].(string)
+	return p
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// findingKey is what makes two findings the same hypothesis.
+func findingKey(f *investigate.Finding) string {
+	k := f.Kind + "\x00" + f.Service + "\x00" + f.Operation
+	for _, e := range []string{"statement", "route", "exception_type", "template", "peer", "resource", "function", "to"} {
+		if v, ok := f.Evidence[e]; ok {
+			k += "\x00" + fmt.Sprint(v)
+		}
+	}
+	return k
+}
+
+func dedupe(all []investigate.Finding) []investigate.Finding {
+	idx := map[string]int{}
+	var out []investigate.Finding
+	for _, f := range all {
+		f = cloneFinding(f)
+		k := findingKey(&f)
+		if j, ok := idx[k]; ok {
+			if f.Score > out[j].Score {
+				out[j] = f
+			}
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, f)
+	}
+	return out
+}
+
+// cloneFinding copies the evidence map so ranking never changes a step's own findings.
+func cloneFinding(f investigate.Finding) investigate.Finding {
+	ev := make(map[string]any, len(f.Evidence)+2)
+	for k, v := range f.Evidence {
+		ev[k] = v
+	}
+	f.Evidence = ev
+	return f
+}
+
+// checkHypothesis tries to refute a hypothesis about an operation with the trace sample: if the traces
+// that do not involve it are as slow (or fail as often) as those that do, it does not explain the symptom.
+func checkHypothesis(f *investigate.Finding, window []*investigate.TraceReport) {
+	switch f.Kind {
+	case investigate.KindSlowSpan, investigate.KindNPlusOne, investigate.KindSlowQuery, investigate.KindErrorOrigin:
+	default:
+		return
+	}
+	var with, without []float64
+	var withBad, withoutBad int
+	for _, r := range window {
+		has := false
+		for _, i := range r.Tree.Order {
+			s := r.Tree.Span(i)
+			if s.Service == f.Service && s.Operation == f.Operation {
+				has = true
+				break
+			}
+		}
+		bad := failed(r)
+		if has {
+			with = append(with, r.DurationMs)
+			if bad {
+				withBad++
+			}
+		} else {
+			without = append(without, r.DurationMs)
+			if bad {
+				withoutBad++
+			}
+		}
+	}
+	if len(with) < 2 || len(without) < 3 {
+		return
+	}
+	if f.Kind == investigate.KindErrorOrigin {
+		rw, ro := float64(withBad)/float64(len(with)), float64(withoutBad)/float64(len(without))
+		check := fmt.Sprintf("requests through %s %s fail %.0f%%, others %.0f%%", f.Service, f.Operation, rw*100, ro*100)
+		if ro >= 0.9*rw && ro > 0 {
+			f.Score *= 0.6
+			check = "refuted: " + check
+		} else {
+			check = "supported: " + check
+		}
+		f.Evidence["check"] = check
+		return
+	}
+	mw, mo := mean(with), mean(without)
+	check := fmt.Sprintf("requests through %s %s average %.0fms, others %.0fms", f.Service, f.Operation, mw, mo)
+	if mo >= 0.9*mw {
+		f.Score *= 0.6
+		check = "refuted: " + check
+	} else {
+		check = "supported: " + check
+	}
+	f.Evidence["check"] = check
+}
+
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(max(len(xs), 1))
+}
+
+// FailOn reports whether any finding reaches the severity threshold.
+func FailOn(fs []investigate.Finding, threshold investigate.Severity) bool {
+	for _, f := range fs {
+		if f.Tier != TierSymptom && f.Severity.Rank() <= threshold.Rank() {
+			return true
+		}
+	}
+	return false
+}

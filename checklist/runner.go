@@ -1,0 +1,214 @@
+package checklist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/dbgtool/dbg/investigate"
+)
+
+// Step is one item of the checklist.
+type Step interface {
+	Number() int
+	Name() string
+	// Run does the step's work. It reads evidence through inv and earlier steps' results through
+	// prior (complete for the steps it depends on). It fills Status, Summary, Queries, Findings.
+	Run(ctx context.Context, inv *Investigation, prior map[int]*StepResult) StepResult
+}
+
+// Steps are the ten steps in order.
+func Steps(prev *Report) []Step {
+	return []Step{symptomStep{}, changesStep{}, metricsStep{}, tracesStep{}, logsStep{}, dependenciesStep{},
+		hypothesisStep{}, fixStep{}, verifyStep{previous: prev}, postmortemStep{}}
+}
+
+// independent steps gather and analyse evidence; the rest reason over their results.
+const independent = 6
+
+// Run walks the checklist. Steps 1-6 run concurrently; 7-10 run after them, in order. A step that panics,
+// fails or runs out of time is reported as such and the rest of the report is still produced. prev is an
+// earlier report to verify against (--verify), or nil.
+func Run(ctx context.Context, inv *Investigation, prev *Report) *Report {
+	if inv.Now == nil {
+		inv.Now = time.Now
+	}
+	steps := Steps(prev)
+	results := make(map[int]*StepResult, len(steps))
+	var mu sync.Mutex
+	run := func(s Step, done chan<- struct{}) {
+		defer close(done)
+		start := inv.Now()
+		res := safeRun(ctx, s, inv, snapshot(&mu, results))
+		res.Number, res.Name = s.Number(), s.Name()
+		res.DurationMs = investigate.Ms(inv.Now().Sub(start))
+		mu.Lock()
+		if _, timedOut := results[s.Number()]; !timedOut {
+			results[s.Number()] = normalizeStep(res)
+		}
+		mu.Unlock()
+	}
+	// Phase 1: evidence steps, concurrently, under the deadline.
+	dones := make([]chan struct{}, independent)
+	for i := 0; i < independent; i++ {
+		dones[i] = make(chan struct{})
+		go run(steps[i], dones[i])
+	}
+	for i := 0; i < independent; i++ {
+		select {
+		case <-dones[i]:
+		case <-ctx.Done():
+			mu.Lock()
+			if _, ok := results[steps[i].Number()]; !ok {
+				results[steps[i].Number()] = normalizeStep(StepResult{Number: steps[i].Number(), Name: steps[i].Name(),
+					Status: StatusFail, Summary: "did not finish before the deadline (--timeout): " + ctx.Err().Error()})
+			}
+			mu.Unlock()
+		}
+	}
+	// Phase 2: reasoning steps, in order; they need no network, so they run even past the deadline.
+	for _, s := range steps[independent:] {
+		done := make(chan struct{})
+		run(s, done)
+	}
+	return assemble(inv, results, prev)
+}
+
+func snapshot(mu *sync.Mutex, results map[int]*StepResult) map[int]*StepResult {
+	mu.Lock()
+	defer mu.Unlock()
+	out := make(map[int]*StepResult, len(results))
+	for k, v := range results {
+		out[k] = v
+	}
+	return out
+}
+
+func safeRun(ctx context.Context, s Step, inv *Investigation, prior map[int]*StepResult) (res StepResult) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = StepResult{Status: StatusFail, Summary: fmt.Sprintf("internal error: %v (please report: %s)", r, firstFrame(debug.Stack()))}
+		}
+	}()
+	return s.Run(ctx, inv, prior)
+}
+
+func firstFrame(stack []byte) string {
+	lines := 0
+	for i, b := range stack {
+		if b == '\n' {
+			lines++
+			if lines == 8 {
+				return string(stack[:i])
+			}
+		}
+	}
+	return string(stack)
+}
+
+// sourceFailure turns an evidence error into the step's status: skipped when the source is not
+// configured, fail otherwise.
+func sourceFailure(err error) StepResult {
+	if errors.Is(err, errNotConfigured) {
+		return StepResult{Status: StatusSkipped, Summary: "skipped: " + err.Error()[:len(err.Error())-len(": "+errNotConfigured.Error())]}
+	}
+	return StepResult{Status: StatusFail, Summary: "source failed: " + err.Error()}
+}
+
+func normalizeStep(r StepResult) *StepResult {
+	if r.Queries == nil {
+		r.Queries = []string{}
+	}
+	r.Findings = investigate.RankFindings(r.Findings)
+	if r.Status == "" {
+		r.Status = StatusOK
+		if len(r.Findings) > 0 {
+			r.Status = StatusWarn
+		}
+	}
+	return &r
+}
+
+func assemble(inv *Investigation, results map[int]*StepResult, prev *Report) *Report {
+	w := inv.Window
+	rep := &Report{
+		Service:     inv.Service,
+		Window:      investigate.TimeRange{Start: w.Start, End: w.End},
+		Baseline:    investigate.TimeRange{Start: w.BaselineStart, End: w.BaselineEnd},
+		GeneratedAt: inv.Now().UTC(),
+		Findings:    []investigate.Finding{},
+		Timeline:    []TimelineEntry{},
+	}
+	for n := 1; n <= 10; n++ {
+		if r, ok := results[n]; ok {
+			rep.Steps = append(rep.Steps, *r)
+		}
+	}
+	if h, ok := results[7]; ok && h.Details != nil {
+		if fs, ok := h.Details["ranked"].([]investigate.Finding); ok {
+			rep.Findings = fs
+			delete(h.Details, "ranked")
+			rep.Steps[6].Details = h.Details
+		}
+	}
+	if v, ok := results[9]; ok && v.Details != nil {
+		if ver, ok := v.Details["verification"].(*Verification); ok {
+			rep.Verification = ver
+		}
+	}
+	if p, ok := results[10]; ok && p.Details != nil {
+		if tl, ok := p.Details["timeline"].([]TimelineEntry); ok {
+			rep.Timeline = tl
+		}
+	}
+	rep.Sources = sourceStatuses(inv, results)
+	if tev, err := inv.Traces(context.Background()); err == nil {
+		rep.Exemplar = pickExemplar(rep.Findings, tev.Window)
+	}
+	rep.Answer = answer(rep)
+	return rep
+}
+
+func sourceStatuses(inv *Investigation, results map[int]*StepResult) []SourceStatus {
+	st := func(kind, name string, configured bool, step int) SourceStatus {
+		s := SourceStatus{Kind: kind, Name: name, Status: "ok"}
+		if !configured {
+			s.Status = "not_configured"
+			return s
+		}
+		if r, ok := results[step]; ok && r.Status == StatusFail {
+			s.Status, s.Error = "error", r.Summary
+		}
+		return s
+	}
+	return []SourceStatus{
+		st("traces", inv.Sources.TracesName, inv.Sources.Traces != nil, 4),
+		st("metrics", inv.Sources.MetricsName, inv.Sources.Metrics != nil, 3),
+		st("logs", inv.Sources.LogsName, inv.Sources.Logs != nil, 5),
+		st("profiles", inv.Sources.ProfileName, inv.Sources.Profiles != nil, 3),
+	}
+}
+
+// answer is the one paragraph a person reads first.
+func answer(r *Report) string {
+	top := r.TopRootCause()
+	var sym *investigate.Finding
+	for i := range r.Findings {
+		if r.Findings[i].Tier == TierSymptom {
+			sym = &r.Findings[i]
+			break
+		}
+	}
+	switch {
+	case top == nil && sym == nil:
+		return fmt.Sprintf("No anomaly found for %s in this window against its baseline.", r.Service)
+	case top == nil:
+		return fmt.Sprintf("Symptom: %s. No cause stood out in the evidence available; see the steps for what was checked.", sym.Title)
+	case sym == nil:
+		return fmt.Sprintf("Most likely cause: %s (%s, score %.2f).", top.Title, top.Severity, top.Score)
+	}
+	return fmt.Sprintf("Most likely cause: %s (%s, score %.2f). Symptom: %s.", top.Title, top.Severity, top.Score, sym.Title)
+}

@@ -1,0 +1,56 @@
+package checklist
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/dbgtool/dbg/investigate"
+)
+
+// hypothesisStep ranks every finding of steps 1-6 into root cause, contributing factors and symptoms,
+// and tests each candidate against the trace sample (see Rank).
+type hypothesisStep struct{}
+
+func (hypothesisStep) Number() int  { return 7 }
+func (hypothesisStep) Name() string { return "Test hypothesis" }
+
+func (hypothesisStep) Run(ctx context.Context, inv *Investigation, prior map[int]*StepResult) StepResult {
+	var all []investigate.Finding
+	for n := 1; n <= independent; n++ {
+		if r, ok := prior[n]; ok {
+			all = append(all, r.Findings...)
+		}
+	}
+	var window []*investigate.TraceReport
+	if tev, err := inv.Traces(ctx); err == nil {
+		window = tev.Window
+	}
+	ranked := Rank(all, window)
+	res := StepResult{Details: map[string]any{"ranked": ranked}}
+	var top []investigate.Finding
+	for _, f := range ranked {
+		if f.Tier != TierSymptom && len(top) < 3 {
+			top = append(top, f)
+		}
+	}
+	res.Findings = top
+	switch {
+	case len(top) == 0:
+		res.Summary = "no hypothesis: nothing in the evidence stands out against the baseline"
+	default:
+		var parts []string
+		for i, f := range top {
+			p := fmt.Sprintf("%d. [%s %.2f] %s", i+1, f.Tier, f.Score, f.Title)
+			if c, ok := f.Evidence["check"].(string); ok {
+				p += " (" + c + ")"
+			}
+			parts = append(parts, p)
+		}
+		res.Summary = strings.Join(parts, "; ")
+	}
+	if len(top) > 0 && top[0].Severity.Rank() >= investigate.SeverityLow.Rank() {
+		res.Status = StatusOK
+	}
+	return res
+}

@@ -1,0 +1,185 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dbgtool/dbg/checklist"
+	"github.com/dbgtool/dbg/investigate"
+)
+
+// Checklist writes a checklist report in the given format.
+func Checklist(w io.Writer, rep *checklist.Report, f Format, o Options) error {
+	switch f {
+	case FormatJSON:
+		return JSON(w, rep)
+	case FormatHTML:
+		return ChecklistHTML(w, rep)
+	case FormatMarkdown:
+		return checklistText(w, rep, true, o)
+	}
+	return checklistText(w, rep, false, o)
+}
+
+var statusMark = map[checklist.Status]string{
+	checklist.StatusOK: "ok", checklist.StatusWarn: "WARN", checklist.StatusFail: "FAIL", checklist.StatusSkipped: "skipped",
+}
+
+func checklistText(w io.Writer, rep *checklist.Report, md bool, o Options) error {
+	st := style{on: o.Color && !md}
+	win := fmt.Sprintf("%s → %s (baseline %s → %s)", rep.Window.Start.UTC().Format(time.RFC3339), rep.Window.End.UTC().Format(time.RFC3339),
+		rep.Baseline.Start.UTC().Format(time.RFC3339), rep.Baseline.End.UTC().Format(time.RFC3339))
+	if md {
+		fmt.Fprintf(w, "# dbg checklist: %s\n\n%s\n\n**Answer:** %s\n", mdCell(Clean(rep.Service)), win, mdCell(Clean(rep.Answer)))
+	} else {
+		fmt.Fprintf(w, "%s %s  %s\n\n%s %s\n", st.bold("dbg checklist"), st.bold(Clean(rep.Service)), st.dim(win), st.bold("ANSWER"), Clean(rep.Answer))
+	}
+	section := func(title string) {
+		if md {
+			fmt.Fprintf(w, "\n## %s\n\n", title)
+		} else {
+			fmt.Fprintf(w, "\n%s\n", st.bold(strings.ToUpper(title)))
+		}
+	}
+	section("Ranked hypotheses")
+	rows := [][]string{}
+	for i, f := range rep.Findings {
+		title := Clean(f.Title)
+		if md {
+			title = mdCell(title)
+		} else {
+			title = Truncate(title, 100)
+		}
+		rows = append(rows, []string{fmt.Sprint(i + 1), tierLabel(f.Tier), st.severity(f.Severity), fmt.Sprintf("%.2f", f.Score), f.Kind, Clean(f.Service), title})
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "No findings.")
+	} else if err := table(w, md, []string{"#", "TIER", "SEVERITY", "SCORE", "KIND", "SERVICE", "HYPOTHESIS"}, rows); err != nil {
+		return err
+	}
+	var top []investigate.Finding
+	for _, f := range rep.Findings {
+		if f.Tier != checklist.TierSymptom && len(top) < 3 {
+			top = append(top, f)
+		}
+	}
+	if len(top) > 0 {
+		section("Evidence for the top hypotheses")
+		Evidence(w, top, md, o)
+	}
+	section("Checklist")
+	for _, s := range rep.Steps {
+		mark := statusMark[s.Status]
+		switch s.Status {
+		case checklist.StatusWarn:
+			mark = st.yellow(mark)
+		case checklist.StatusFail:
+			mark = st.red(mark)
+		case checklist.StatusSkipped:
+			mark = st.dim(mark)
+		}
+		if md {
+			fmt.Fprintf(w, "%d. **%s** — %s (%.0f ms): %s\n", s.Number, s.Name, mark, s.DurationMs, mdCell(Clean(s.Summary)))
+		} else {
+			fmt.Fprintf(w, "%2d. %-24s %-8s %s\n", s.Number, s.Name, mark, Truncate(Clean(s.Summary), 220))
+		}
+	}
+	if rep.Verification != nil {
+		section("Verification")
+		v := rep.Verification
+		for _, g := range []struct {
+			name string
+			refs []checklist.FindingRef
+		}{{"resolved", v.Resolved}, {"persisting", v.Persisting}, {"new", v.New}} {
+			for _, r := range g.refs {
+				fmt.Fprintf(w, "- %s: %s\n", g.name, Clean(r.Title))
+			}
+		}
+	}
+	section("Sources")
+	for _, s := range rep.Sources {
+		line := fmt.Sprintf("%s: %s", s.Kind, s.Status)
+		if s.Name != "" {
+			line += " (" + Clean(s.Name) + ")"
+		}
+		if s.Error != "" {
+			line += ": " + Clean(s.Error)
+		}
+		fmt.Fprintln(w, "- "+line)
+	}
+	return nil
+}
+
+func tierLabel(t string) string {
+	switch t {
+	case checklist.TierRootCause:
+		return "ROOT CAUSE"
+	case checklist.TierContributing:
+		return "contributing"
+	}
+	return t
+}
+
+// Postmortem writes the draft postmortem for a report: summary, impact, timeline, root cause with
+// evidence, contributing factors, action items. It is a draft for people to finish, so it says what it
+// does not know.
+func Postmortem(w io.Writer, rep *checklist.Report) error {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("# Postmortem (draft): %s\n\n", mdCell(Clean(rep.Service)))
+	p("_Drafted by dbg on %s from the checklist over %s → %s. Edit before sharing._\n\n",
+		rep.GeneratedAt.UTC().Format(time.RFC3339), rep.Window.Start.UTC().Format(time.RFC3339), rep.Window.End.UTC().Format(time.RFC3339))
+	p("## Summary\n\n%s\n\n", mdCell(Clean(rep.Answer)))
+	p("## Impact\n\n")
+	n := 0
+	for _, f := range rep.Findings {
+		if f.Tier == checklist.TierSymptom {
+			p("- %s\n", mdCell(Clean(f.Title)))
+			n++
+		}
+	}
+	if n == 0 {
+		p("- No user-facing symptom was measured; fill in from the incident channel.\n")
+	}
+	p("\n## Timeline (UTC)\n\n")
+	for _, e := range rep.Timeline {
+		p("- %s — %s\n", e.At.UTC().Format("2006-01-02 15:04:05"), mdCell(Clean(e.What)))
+	}
+	p("\n## Root cause\n\n")
+	if top := rep.TopRootCause(); top != nil {
+		p("%s\n\n", mdCell(Clean(top.Title)))
+		for _, k := range sortedKeys(top.Evidence) {
+			p("- %s: `%s`\n", k, strings.ReplaceAll(Clean(fmt.Sprint(top.Evidence[k])), "`", "'"))
+		}
+		for _, id := range top.TraceIDs {
+			p("- trace: %s\n", Clean(id))
+		}
+		for _, l := range top.Links {
+			p("- link: %s\n", Clean(l))
+		}
+	} else {
+		p("Not established by the evidence dbg had; see the checklist steps.\n")
+	}
+	p("\n## Contributing factors\n\n")
+	n = 0
+	for _, f := range rep.Findings {
+		if f.Tier == checklist.TierContributing && f.Severity.Rank() <= investigate.SeverityLow.Rank() {
+			p("- %s\n", mdCell(Clean(f.Title)))
+			n++
+		}
+	}
+	if n == 0 {
+		p("- None found.\n")
+	}
+	p("\n## Action items\n\n")
+	n = 0
+	for _, f := range rep.Findings {
+		if f.Tier != checklist.TierSymptom && f.Recommendation != "" && n < 5 {
+			p("- [ ] %s (%s)\n", mdCell(Clean(f.Recommendation)), mdCell(Clean(f.Service)))
+			n++
+		}
+	}
+	p("- [ ] Verify the fix: `dbg checklist --service %s --verify REPORT.json`\n", Clean(rep.Service))
+	return nil
+}
