@@ -182,4 +182,3 @@ func checklistRun(ctx context.Context, opts *ChecklistOptions) error {
 	}
 	return nil
 }
-
