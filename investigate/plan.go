@@ -164,11 +164,15 @@ func nodeIssues(n, parent *PlanNode, analyzed bool, tableRows map[string]float64
 	isScan := strings.HasSuffix(n.NodeType, "Scan") && n.Relation != ""
 	// Rows the scan read: the table size when known, else what it returned plus what its filter removed.
 	read := tableRows[n.Relation]
-	if analyzed && isScan {
-		loops := max(n.ActualLoops, 1)
-		read = max(read, (n.ActualRows+n.RowsRemovedByFilter)*loops)
+	// Per loop: a scan repeated under a nested loop is the nested loop's issue.
+	kept := n.PlanRows
+	if n.NodeType != "Seq Scan" {
+		read = 0 // an index scan reads what the index hands it, not the table
 	}
-	kept := rowsOut(n, analyzed)
+	if analyzed && isScan {
+		read = max(read, n.ActualRows+n.RowsRemovedByFilter)
+		kept = n.ActualRows
+	}
 	switch {
 	case n.NodeType == "Seq Scan" && read >= opts.LargeTable:
 		is := PlanIssue{Kind: PlanSeqScan, Node: name, Relation: n.Relation, Rows: read}
@@ -179,6 +183,8 @@ func nodeIssues(n, parent *PlanNode, analyzed bool, tableRows map[string]float64
 			is.Detail += fmt.Sprintf(" to keep %s (%s) with filter %s", fmtRows(kept), fmtPct(sel), n.Filter)
 		}
 		switch {
+		case n.Filter == "":
+			is.Severity = SeverityLow
 		case sel <= 0.01 && read >= 100*opts.LargeTable:
 			is.Severity = SeverityCritical
 		case sel <= 0.1:
@@ -200,10 +206,10 @@ func nodeIssues(n, parent *PlanNode, analyzed bool, tableRows map[string]float64
 			is.Detail += "; no index can serve this filter as written (OR, a function or a leading-wildcard LIKE)"
 		}
 		out = append(out, is)
-	case isScan && analyzed && n.RowsRemovedByFilter >= 1000 && n.RowsRemovedByFilter*max(n.ActualLoops, 1) >= 0.9*read:
+	case isScan && analyzed && read >= opts.LargeTable && n.RowsRemovedByFilter >= 0.9*read:
 		is := PlanIssue{Kind: PlanFilter, Severity: SeverityMedium, Node: name, Relation: n.Relation, Rows: read,
 			Detail: fmt.Sprintf("the filter %s removes %s of the %s rows the scan reads", n.Filter,
-				fmtPct(n.RowsRemovedByFilter*max(n.ActualLoops, 1)/read), fmtRows(read))}
+				fmtPct(n.RowsRemovedByFilter/read), fmtRows(read))}
 		if n.IndexName != "" {
 			is.Detail += fmt.Sprintf("; %s does not cover the filtered columns", n.IndexName)
 		}
@@ -212,9 +218,13 @@ func nodeIssues(n, parent *PlanNode, analyzed bool, tableRows map[string]float64
 	}
 	if n.NodeType == "Nested Loop" && len(n.Plans) == 2 {
 		outer, inner := n.Plans[0], n.Plans[1]
+		// Materialize and Memoize only cache the inner side; the scan under them is what repeats.
+		for (inner.NodeType == "Materialize" || inner.NodeType == "Memoize") && len(inner.Plans) == 1 {
+			inner = inner.Plans[0]
+		}
 		loops := rowsOut(outer, analyzed)
 		if analyzed {
-			loops = max(inner.ActualLoops, loops)
+			loops = max(n.Plans[1].ActualLoops, loops)
 		}
 		if loops >= opts.NestedLoopRows {
 			is := PlanIssue{Kind: PlanNestedLoop, Severity: SeverityMedium, Node: name, Relation: inner.Relation, Rows: loops,
@@ -222,7 +232,14 @@ func nodeIssues(n, parent *PlanNode, analyzed bool, tableRows map[string]float64
 			if inner.NodeType == "Seq Scan" {
 				is.Severity = SeverityHigh
 				is.Detail += ", each time scanning the whole table"
-				is.Index = suggestIndex(inner, nil)
+				cond := inner.Filter
+				if cond == "" {
+					cond = n.JoinFilter
+				}
+				is.Index = suggestIndex(&PlanNode{Relation: inner.Relation, Schema: inner.Schema, Alias: inner.Alias, Filter: cond}, nil)
+				if is.Index != "" {
+					is.Detail += "; an index on the join column makes each loop a lookup"
+				}
 			}
 			out = append(out, is)
 		}
@@ -286,7 +303,8 @@ func fmtPct(x float64) string {
 var (
 	reStringLit = regexp.MustCompile(`'(?:[^']|'')*'`)
 	// A column compared with something: optional qualifier, optional parentheses and casts around it.
-	reCondCol = regexp.MustCompile(`\(*((?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")(?:\.(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+"))?)\)*(?:::[A-Za-z ]+(?:\[\])?\)*)*\s*(=|<>|!=|<=|>=|<|>|~~\*|!~~|~~|IS NOT NULL|IS NULL)\s*(ANY\b)?`)
+	reRightCol = regexp.MustCompile(`(?:^|[^<>!])=\s*\(*([A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*)\b`)
+	reCondCol  = regexp.MustCompile(`\(*((?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")(?:\.(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+"))?)\)*(?:::[A-Za-z ]+(?:\[\])?\)*)*\s*(=|<>|!=|<=|>=|<|>|~~\*|!~~|~~|IS NOT NULL|IS NULL)\s*(ANY\b)?`)
 )
 
 // filterColumns reads the columns of one relation a filter compares with something: equality first (an
@@ -303,6 +321,9 @@ func filterColumns(filter, alias, rel string) (eq, rng []string, ok bool) {
 		return nil, nil, false
 	}
 	for _, m := range reCondCol.FindAllStringSubmatchIndex(f, -1) {
+		if m[0] > 0 && f[m[0]] == '(' && isWordByte(f[m[0]-1]) {
+			continue // a function's argument: lower(email) = ... is not served by an index on email
+		}
 		col := f[m[2]:m[3]]
 		op := f[m[4]:m[5]]
 		if q, c, found := strings.Cut(col, "."); found {
@@ -321,6 +342,13 @@ func filterColumns(filter, alias, rel string) (eq, rng []string, ok bool) {
 			if !strings.HasPrefix(rest, "'%'") {
 				rng = appendUnique(rng, col)
 			}
+		}
+	}
+	// The relation's column on the right of an equality ("o.total = p.price" for p): only when qualified,
+	// since an unqualified right-hand name is as likely the other side's.
+	for _, m := range reRightCol.FindAllStringSubmatch(f, -1) {
+		if q, c, _ := strings.Cut(m[1], "."); q == alias || q == rel {
+			eq = appendUnique(eq, c)
 		}
 	}
 	return eq, rng, len(eq)+len(rng) > 0

@@ -52,8 +52,12 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	pc, err := pgx.ParseConfig(cfg.DSN)
 	if err != nil {
 		// pgx redacts passwords in parse errors on a best-effort basis only: say what is wrong in our words.
+		msg := innermost(err).Error()
+		if i := strings.LastIndex(msg, "`: "); i >= 0 { // drop pgx's quoted copy of the connection string
+			msg = msg[i+3:]
+		}
 		return nil, fmt.Errorf("postgres: --dsn is not a valid connection string (want postgres://user@host:5432/db or host=... dbname=...): %s",
-			scrubText(innermost(err).Error(), secrets))
+			scrubText(msg, secrets))
 	}
 	if pc.Password != "" {
 		secrets = append(secrets, pc.Password)
