@@ -30,3 +30,15 @@ func BenchmarkTopLargeProfile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAllocationSites is the per-sample analysis of leak detection on a real heap profile.
+func BenchmarkAllocationSites(b *testing.B) {
+	p, _, err := Parse(fixture(b, "heap-later.pb.gz"), "heap")
+	if err != nil {
+		b.Fatal(err)
+	}
+	idx, _ := p.SampleIndex("inuse_space")
+	for b.Loop() {
+		investigate.AllocationSites(p, idx, 3)
+	}
+}
