@@ -324,18 +324,18 @@ func logPatternsRun(ctx context.Context, o *LogsOptions) error {
 		if err != nil {
 			return err
 		}
-		if last.IsZero() {
-			return fmt.Errorf("log file %s: no timestamped lines; --patterns needs times to tell the window from the baseline", o.SourceName)
-		}
 		shift := w.End.Sub(w.BaselineEnd)
 		d := o.SinceDur
 		if d <= 0 {
 			d = w.Length()
 		}
-		w.End = last.Add(time.Nanosecond)
-		w.Start = w.End.Add(-d)
-		w.BaselineEnd, w.BaselineStart = w.End.Add(-shift), w.Start.Add(-shift)
+		if !last.IsZero() {
+			w.End = last.Add(time.Nanosecond)
+			w.Start = w.End.Add(-d)
+			w.BaselineEnd, w.BaselineStart = w.End.Add(-shift), w.Start.Add(-shift)
+		}
 	}
+	untimed := 0
 	m := investigate.NewMiner(o.Drain)
 	rep := &render.PatternsReport{Service: o.Query.Service, Window: w}
 	q := o.Query
@@ -366,6 +366,11 @@ func logPatternsRun(ctx context.Context, o *LogsOptions) error {
 		qq.Start, qq.End = time.Time{}, time.Time{}
 		warns, err := o.Source.Logs(ctx, qq, func(r investigate.LogRecord) error {
 			switch {
+			case r.Time.IsZero():
+				// A line without a time cannot be placed; it counts in the window (there is no baseline for it).
+				untimed++
+				rep.Lines++
+				m.AddRecord(&r, false)
 			case inRange(r.Time, w.Start, w.End):
 				rep.Lines++
 				m.AddRecord(&r, false)
@@ -386,6 +391,9 @@ func logPatternsRun(ctx context.Context, o *LogsOptions) error {
 		if err := mine(w.Start, w.End, false, &rep.Lines); err != nil {
 			return err
 		}
+	}
+	if untimed > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d lines had no timestamp and were counted in the window; the baseline holds only timestamped lines", untimed))
 	}
 	if capHit {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("read at most %d lines per window (pattern-max-lines); counts are of those lines", o.PatternLimit))
