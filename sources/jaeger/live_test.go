@@ -118,9 +118,6 @@ func TestLiveJaeger(t *testing.T) {
 				t.Errorf("operations: %v %v", ops, err)
 			}
 
-			if name == "http-classic" {
-				return // search is the same /api/traces call as http-v3
-			}
 			window := Query{Service: "checkout", Start: recent.Add(-time.Minute), End: now.Add(time.Minute), Limit: 1000}
 			search := func(mod func(q *Query)) map[string]bool {
 				t.Helper()
