@@ -6,6 +6,7 @@ package checklist
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -107,7 +108,15 @@ type lazy[T any] struct {
 }
 
 func (l *lazy[T]) get(fetch func() (T, error)) (T, error) {
-	l.once.Do(func() { l.val, l.err = fetch() })
+	l.once.Do(func() {
+		// A panicking source must fail every step that reads it, not hand the later ones empty evidence.
+		defer func() {
+			if r := recover(); r != nil {
+				l.err = fmt.Errorf("internal error in the source: %v", r)
+			}
+		}()
+		l.val, l.err = fetch()
+	})
 	return l.val, l.err
 }
 

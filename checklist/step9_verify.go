@@ -39,9 +39,10 @@ func ref(f *investigate.Finding) FindingRef {
 	return FindingRef{Kind: f.Kind, Service: f.Service, Operation: f.Operation, Title: f.Title, Severity: f.Severity}
 }
 
-// counts: a cause is one the report stands behind, above info severity.
+// counts: a cause the report stands behind — the root cause, or any cause of medium severity or more.
+// Low-severity standing issues (present before the incident too) do not decide a verification.
 func counts(f *investigate.Finding) bool {
-	return f.Tier != TierSymptom && f.Severity.Rank() <= investigate.SeverityLow.Rank()
+	return f.Tier == TierRootCause || f.Tier != TierSymptom && f.Severity.Rank() <= investigate.SeverityMedium.Rank()
 }
 
 func (v verifyStep) Run(_ context.Context, _ *Investigation, prior map[int]*StepResult) StepResult {

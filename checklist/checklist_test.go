@@ -1,0 +1,218 @@
+package checklist
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbgtool/dbg/internal/incidentgen"
+	"github.com/dbgtool/dbg/investigate"
+)
+
+func f(kind, svc, op string, score float64, ev ...any) investigate.Finding {
+	m := map[string]any{}
+	for i := 0; i+1 < len(ev); i += 2 {
+		m[ev[i].(string)] = ev[i+1]
+	}
+	return investigate.Finding{Kind: kind, Service: svc, Operation: op, Score: score, Evidence: m, Title: kind + " " + svc}
+}
+
+func TestRankTiers(t *testing.T) {
+	cases := []struct {
+		name     string
+		in       []investigate.Finding
+		rootKind string
+		rootSvc  string
+	}{
+		{"a symptom is never its own cause",
+			[]investigate.Finding{f("latency_hotspot", "api", "GET /", 0.95), f("slow_span", "db", "SELECT", 0.5)},
+			"slow_span", "db"},
+		{"only symptoms: no root cause",
+			[]investigate.Finding{f("latency_hotspot", "api", "GET /", 0.95), f("error_hotspot", "api", "GET /", 0.9)},
+			"", ""},
+		{"the mechanism on the same operation wins over the slow span it explains",
+			[]investigate.Finding{f("slow_span", "inv", "SELECT items", 0.9), f("n_plus_one", "inv", "SELECT items", 0.7)},
+			"n_plus_one", "inv"},
+		{"an edge yields to the cause inside its peer",
+			[]investigate.Finding{f("dependency", "payment", "POST /score", 0.8, "peer", "fraud"), f("slow_span", "fraud", "POST /score", 0.7)},
+			"slow_span", "fraud"},
+		{"a version change without a mechanism is the cause",
+			[]investigate.Finding{f("recent_change", "api", "service.version", 0.7, "from", "1", "to", "2"), f("slow_span", "api", "GET /", 0.72)},
+			"recent_change", "api"},
+		{"a version change with a mechanism is its trigger",
+			[]investigate.Finding{f("recent_change", "api", "service.version", 0.7, "from", "1", "to", "2"), f("n_plus_one", "api", "SELECT", 0.6)},
+			"n_plus_one", "api"},
+		{"a traffic drop is a symptom, a spike a candidate",
+			[]investigate.Finding{f("traffic_spike", "api", "GET /", 0.9, "ratio", 0.1), f("traffic_spike", "api", "POST /", 0.5, "ratio", 5.0)},
+			"traffic_spike", "api"},
+		{"weak evidence is not called a root cause",
+			[]investigate.Finding{f("slow_query", "db", "SELECT", 0.2)},
+			"", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := Rank(c.in, nil)
+			var root *investigate.Finding
+			for i := range out {
+				if out[i].Tier == TierRootCause {
+					if root != nil {
+						t.Fatalf("two root causes")
+					}
+					root = &out[i]
+				}
+				if out[i].Tier == "" {
+					t.Errorf("finding without a tier: %+v", out[i])
+				}
+			}
+			if c.rootKind == "" {
+				if root != nil {
+					t.Fatalf("root cause %+v, want none", root)
+				}
+				return
+			}
+			if root == nil || root.Kind != c.rootKind || root.Service != c.rootSvc {
+				t.Fatalf("root cause %+v, want %s %s", root, c.rootKind, c.rootSvc)
+			}
+			if c.in[0].Evidence["corroborated_by"] != nil {
+				t.Error("Rank changed its input's evidence")
+			}
+		})
+	}
+}
+
+func TestCompare(t *testing.T) {
+	before := []investigate.Finding{
+		{Kind: "slow_span", Service: "a", Operation: "x", Tier: TierRootCause, Severity: "critical"},
+		{Kind: "dependency", Service: "b", Operation: "y", Tier: TierContributing, Severity: "high"},
+		{Kind: "slow_query", Service: "c", Operation: "z", Tier: TierContributing, Severity: "low"},
+		{Kind: "latency_hotspot", Service: "a", Operation: "GET", Tier: TierSymptom, Severity: "critical"},
+	}
+	now := []investigate.Finding{
+		{Kind: "dependency", Service: "b", Operation: "y", Tier: TierRootCause, Severity: "medium"},
+		{Kind: "error_origin", Service: "d", Operation: "w", Tier: TierContributing, Severity: "high"},
+	}
+	v := Compare(before, now)
+	if len(v.Resolved) != 1 || v.Resolved[0].Service != "a" || len(v.Persisting) != 1 || v.Persisting[0].Service != "b" ||
+		len(v.New) != 1 || v.New[0].Service != "d" || v.Done() {
+		t.Fatalf("%+v", v)
+	}
+}
+
+// fakes for the runner
+type fakeTraces struct {
+	traces []*investigate.Trace
+	err    error
+	delay  time.Duration
+	panics bool
+}
+
+func (f fakeTraces) SearchTraces(ctx context.Context, q TraceQuery) ([]*investigate.Trace, error) {
+	if f.panics {
+		panic("boom")
+	}
+	if f.delay > 0 {
+		select {
+		case <-time.After(f.delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	var out []*investigate.Trace
+	for _, t := range f.traces {
+		if s := t.Spans[0].Start; !s.Before(q.Start) && s.Before(q.End) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+type fakeMetrics struct{ err error }
+
+func (f fakeMetrics) Hotspots(context.Context, string, investigate.Window) (investigate.HotspotInput, []string, error) {
+	return investigate.HotspotInput{}, nil, f.err
+}
+
+func newInv(src Sources) *Investigation {
+	c, _ := incidentgen.Generate(incidentgen.SlowDependency, incidentgen.Options{Traces: 30, Seed: 3})
+	if t, ok := src.Traces.(fakeTraces); ok && t.traces == nil && t.err == nil && !t.panics {
+		t.traces = c.Traces
+		src.Traces = t
+	}
+	return &Investigation{Service: "frontend", Window: c.Window(), Sources: src, Options: DefaultOptions(),
+		Now: func() time.Time { return incidentgen.End }}
+}
+
+func TestRunSurvivesFailingSources(t *testing.T) {
+	cases := []struct {
+		name   string
+		src    Sources
+		step   int
+		status Status
+		want   string
+	}{
+		{"metrics down", Sources{Traces: fakeTraces{}, Metrics: fakeMetrics{errors.New("Prometheus at http://p:9090: connection refused")}}, 3, StatusFail, "connection refused"},
+		{"traces down", Sources{Traces: fakeTraces{traces: []*investigate.Trace{}, err: errors.New("Jaeger at http://j: HTTP 503")}}, 4, StatusFail, "HTTP 503"},
+		{"trace source panics", Sources{Traces: fakeTraces{panics: true}}, 4, StatusFail, "internal error"},
+		{"no logs", Sources{Traces: fakeTraces{}}, 5, StatusSkipped, "no log source configured"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep := Run(context.Background(), newInv(c.src), nil)
+			if len(rep.Steps) != 10 {
+				t.Fatalf("%d steps", len(rep.Steps))
+			}
+			st := rep.Steps[c.step-1]
+			if st.Status != c.status || !strings.Contains(st.Summary, c.want) {
+				t.Errorf("step %d: %s %q, want %s with %q", c.step, st.Status, st.Summary, c.status, c.want)
+			}
+			if rep.Answer == "" || rep.Steps[6].Name != "Test hypothesis" {
+				t.Errorf("report incomplete: %+v", rep)
+			}
+		})
+	}
+	// The healthy parts still find the cause when metrics fail.
+	rep := Run(context.Background(), newInv(cases[0].src), nil)
+	if top := rep.TopRootCause(); top == nil || top.Service != "fraud-check" {
+		t.Errorf("with metrics down the root cause is %+v", top)
+	}
+}
+
+func TestRunHonoursTheDeadline(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rep := Run(ctx, newInv(Sources{Traces: fakeTraces{delay: time.Minute}}), nil)
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("Run took %v past a 200ms deadline", el)
+	}
+	if rep.Steps[3].Status != StatusFail || !strings.Contains(rep.Steps[3].Summary, "deadline") {
+		t.Errorf("step 4: %s %q", rep.Steps[3].Status, rep.Steps[3].Summary)
+	}
+	if len(rep.Steps) != 10 {
+		t.Errorf("%d steps", len(rep.Steps))
+	}
+}
+
+func TestCohortsFindTheBadVersion(t *testing.T) {
+	c, _ := incidentgen.Generate(incidentgen.NPlusOneDeploy, incidentgen.Options{Traces: 60, Seed: 5})
+	inv := &Investigation{Service: "inventory", Window: c.Window(), Sources: Sources{Traces: fakeTraces{traces: c.Traces}}, Options: DefaultOptions()}
+	tev, err := inv.Traces(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mix: half the window's inventory spans on the old version, which is fast.
+	cs := Cohorts(tev.Window, tev.Baseline, "inventory")
+	if len(cs) == 0 {
+		// All window traces run the new version: no contrast inside the window, and that is right.
+		t.Log("no cohort (every window trace has the new version)")
+	}
+	changes := VersionChanges(tev.Window, tev.Baseline)
+	if len(changes) != 1 || changes[0].Service != "inventory" || changes[0].Evidence["to"] != "1.15.0" || changes[0].Evidence["from"] != "1.14.2" {
+		t.Fatalf("version changes %+v", changes)
+	}
+}
