@@ -237,8 +237,8 @@ func SortLogs(rs []LogRecord) {
 type AttachedLogs struct {
 	// BySpan holds the records of each span, indexed like Trace.Spans, in time order.
 	BySpan [][]LogRecord
-	// Unattached are records that match no span: another trace's span ID, or a time outside every span
-	// of their service.
+	// Unattached are records that match no span: another trace's ID, or a time outside every span of
+	// their service.
 	Unattached []LogRecord
 	// BySpanID and ByTime count how records were placed.
 	BySpanID, ByTime int
@@ -256,8 +256,12 @@ func AttachLogs(t *Tree, logs []LogRecord) AttachedLogs {
 		byService[s.Service] = append(byService[s.Service], i)
 	}
 	for _, r := range logs {
+		if r.TraceID != "" && tr.ID != "" && !sameID(r.TraceID, tr.ID) {
+			out.Unattached = append(out.Unattached, r) // another request's line
+			continue
+		}
 		if r.SpanID != "" {
-			if i, ok := lookupSpan(t, r.SpanID); ok && (r.TraceID == "" || tr.ID == "" || sameID(r.TraceID, tr.ID)) {
+			if i, ok := lookupSpan(t, r.SpanID); ok {
 				out.BySpan[i] = append(out.BySpan[i], r)
 				out.BySpanID++
 				continue
