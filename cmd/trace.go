@@ -30,6 +30,8 @@ type TraceOptions struct {
 	// found through Find.
 	Search *TraceSearchOptions
 	Find   func(ctx context.Context, q jaeger.Query) ([]*investigate.Trace, error)
+	// Logs, set by --logs or --logs-file, attaches the trace's log lines to its spans (trace_logs.go).
+	Logs *TraceLogsOptions
 }
 
 func newCmdTrace(f *Factory) *cobra.Command {
@@ -62,6 +64,9 @@ analyses every trace found and aggregates the findings across them.`,
 				return err
 			}
 			opts.Render = s.RenderOptions(f)
+			if opts.Logs, err = traceLogsOptions(s, f); err != nil {
+				return err
+			}
 			if opts.Analysis, err = traceAnalysisOptions(s); err != nil {
 				return err
 			}
@@ -91,6 +96,7 @@ analyses every trace found and aggregates the findings across them.`,
 	}
 	c.Flags().String("file", "", `read traces from a Jaeger JSON export or OTLP JSON file ("-" for stdin)`)
 	addTraceSearchFlags(c)
+	addTraceLogsFlags(c)
 	registerServiceCompletion(c, f)
 	return c
 }
@@ -139,6 +145,9 @@ func traceRun(ctx context.Context, opts *TraceOptions) error {
 		rep := investigate.AnalyzeTrace(t, opts.Analysis)
 		addJaegerLinks(rep.Findings, opts.Render.JaegerUI, rep.TraceID)
 		reports = append(reports, rep)
+	}
+	if opts.Logs != nil {
+		return writeTraceReportsWithLogs(ctx, opts, reports)
 	}
 	return writeTraceReports(opts.IO.Out, reports, opts.Format, opts.Render)
 }
