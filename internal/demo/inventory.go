@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,6 +19,12 @@ import (
 // DefaultRows is the inventory's item count: enough that a lookup without the index takes a visible
 // while (a full scan), small enough to seed in a second or two.
 const DefaultRows = 100_000
+
+// dbRoundTrip (+ up to dbJitter) is the simulated network time of one query.
+const (
+	dbRoundTrip = 3 * time.Millisecond
+	dbJitter    = 2 * time.Millisecond
+)
 
 // SKU names item i; the load generator picks from the same range.
 func SKU(i int) string { return fmt.Sprintf("SKU-%06d", i) }
@@ -197,6 +204,11 @@ func (inv *inventory) query(ctx context.Context, q string, args []any, scan func
 	defer span.End()
 	start := time.Now()
 	err := func() error {
+		// SQLite is in the process; a production database is a network hop away. Each query pays that
+		// round trip, so per-item queries cost what they cost in production.
+		if err := sleep(ctx, dbRoundTrip+time.Duration(mrand.Int64N(int64(dbJitter)))); err != nil {
+			return err
+		}
 		rows, err := inv.db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err

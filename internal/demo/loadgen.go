@@ -88,9 +88,19 @@ func loopbackURL(base string) error {
 	return nil
 }
 
-// Run sends traffic until ctx ends or d passes (d is capped at MaxLoadTime), then waits for the
-// requests in flight.
+// Run sends traffic until ctx ends or d passes (d is capped at MaxLoadTime), waits for the requests in
+// flight, and returns what this run sent.
 func (g *Generator) Run(ctx context.Context, d time.Duration) LoadStats {
+	before := g.Stats()
+	return g.run(ctx, d).minus(before)
+}
+
+func (s LoadStats) minus(o LoadStats) LoadStats {
+	return LoadStats{Sent: s.Sent - o.Sent, OK: s.OK - o.OK, Client: s.Client - o.Client, Server: s.Server - o.Server,
+		Failed: s.Failed - o.Failed, Skipped: s.Skipped - o.Skipped}
+}
+
+func (g *Generator) run(ctx context.Context, d time.Duration) LoadStats {
 	if d <= 0 || d > MaxLoadTime {
 		d = MaxLoadTime
 	}
@@ -147,7 +157,7 @@ func (g *Generator) one(ctx context.Context, sku func() string) {
 		req, err = http.NewRequestWithContext(ctx, http.MethodGet, g.frontend+"/products/"+sku(), nil)
 	default:
 		o := Order{Customer: fmt.Sprintf("c-%d", mrand.IntN(5000))}
-		for range 2 + mrand.IntN(5) {
+		for range 5 + mrand.IntN(16) { // carts of 5 to 20 items
 			o.SKUs = append(o.SKUs, sku())
 		}
 		body, _ := json.Marshal(o)
@@ -180,7 +190,7 @@ func (g *Generator) one(ctx context.Context, sku func() string) {
 	}
 }
 
-// Stats returns the counts so far.
+// Stats returns the counts since the generator was made.
 func (g *Generator) Stats() LoadStats {
 	return LoadStats{Sent: g.sent.Load(), OK: g.ok.Load(), Client: g.client4.Load(), Server: g.server5.Load(),
 		Failed: g.failed.Load(), Skipped: g.skipped.Load()}

@@ -142,7 +142,12 @@ func (s *service) handler() http.Handler {
 	}
 	traced := otelhttp.NewHandler(api, s.cfg.Name,
 		otelhttp.WithTracerProvider(s.tp), otelhttp.WithPropagators(s.prop),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			if r.Pattern != "" { // "GET /items/{sku}": otelhttp names the span again after routing
+				return r.Pattern
+			}
+			return r.Method
+		}))
 	outer := http.NewServeMux()
 	outer.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
 	outer.HandleFunc("/debug/pprof/", pprof.Index)
