@@ -51,7 +51,7 @@ http_server_request_duration_*, gRPC and Istio; set prometheus-convention in the
 			if err != nil {
 				return err
 			}
-			opts := &HotspotsOptions{IO: f.IO, Explain: s.Bool("explain"), Analysis: investigate.DefaultHotspotOptions()}
+			opts := &HotspotsOptions{IO: f.IO, Explain: s.Bool("explain"), Analysis: hotspotThresholds(s)}
 			if opts.Format, err = s.Format(render.FormatTable, render.FormatJSON, render.FormatMarkdown); err != nil {
 				return err
 			}
@@ -79,6 +79,25 @@ http_server_request_duration_*, gRPC and Istio; set prometheus-convention in the
 	}
 	c.Flags().Bool("explain", false, "also print every query sent to Prometheus (PromQL, time range, step)")
 	return c
+}
+
+// hotspotThresholds reads the finding thresholds from config: hotspots-min-latency-ratio (1.5),
+// hotspots-min-error-ratio (0.01), hotspots-min-traffic-ratio (2), hotspots-max-rows (15).
+func hotspotThresholds(s *Settings) investigate.HotspotOptions {
+	o := investigate.DefaultHotspotOptions()
+	if s.IsSet("hotspots-min-latency-ratio") {
+		o.MinLatencyRatio = s.v.GetFloat64("hotspots-min-latency-ratio")
+	}
+	if s.IsSet("hotspots-min-error-ratio") {
+		o.MinErrorRatio = s.v.GetFloat64("hotspots-min-error-ratio")
+	}
+	if s.IsSet("hotspots-min-traffic-ratio") {
+		o.MinTrafficRatio = s.v.GetFloat64("hotspots-min-traffic-ratio")
+	}
+	if s.IsSet("hotspots-max-rows") {
+		o.MaxRows = s.Int("hotspots-max-rows")
+	}
+	return o
 }
 
 // hotspotsJSON is the report plus, with --explain, the requests that were sent.

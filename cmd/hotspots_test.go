@@ -182,3 +182,34 @@ func TestHotspotsCommandRealPrometheus(t *testing.T) {
 		t.Errorf("down: exit %d, %q", code, errOut)
 	}
 }
+
+func TestHotspotThresholdsFromEnv(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want int // latency findings in the stub input
+	}{
+		{nil, 1},
+		{map[string]string{"DBG_HOTSPOTS_MIN_LATENCY_RATIO": "10"}, 0},
+	} {
+		t.Setenv("DBG_HOTSPOTS_MIN_LATENCY_RATIO", tc.env["DBG_HOTSPOTS_MIN_LATENCY_RATIO"])
+		root := NewRootCmd(&Factory{IO: &IOStreams{}, Now: time.Now, Getenv: func(k string) string { return tc.env[k] }})
+		hs, _, err := root.Find([]string{"hotspots"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := loadSettings(hs, &Factory{Getenv: func(k string) string { return tc.env[k] }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := investigate.AnalyzeHotspots(stubInput(), hotspotThresholds(s))
+		n := 0
+		for _, f := range rep.Findings {
+			if f.Kind == investigate.KindLatencyHotspot {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Errorf("env %v: %d latency findings, want %d", tc.env, n, tc.want)
+		}
+	}
+}
