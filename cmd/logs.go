@@ -450,4 +450,3 @@ func lastLogTime(ctx context.Context, o *LogsOptions) (time.Time, error) {
 	})
 	return last, err
 }
-

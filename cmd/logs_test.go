@@ -60,8 +60,8 @@ func TestLogsJSONContract(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var doc struct {
-		Records []map[string]any `json:"records"`
-		Findings []any           `json:"findings"`
+		Records  []map[string]any `json:"records"`
+		Findings []any            `json:"findings"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("not one JSON document: %v\n%s", err, out)
@@ -230,5 +230,65 @@ func TestLogsPatternsRealVictoriaLogs(t *testing.T) {
 	lines := strings.Split(out, "\n")
 	if len(lines) < 3 || !strings.Contains(lines[2], "charge failed") || !strings.Contains(lines[2], "new") {
 		t.Errorf("table:\n%s", out)
+	}
+}
+
+func TestTraceLogsGolden(t *testing.T) {
+	trace := filepath.Join("..", "testdata", "traces", "checkout.json")
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"trace_logs.txt", []string{"trace", "--file", trace, "--logs-file", logsFixture("checkout-trace.log")}},
+		{"trace_logs.json", []string{"trace", "--file", trace, "--logs-file", logsFixture("checkout-trace.log"), "-o", "json"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runDbg(t, nil, tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if strings.Contains(out, "\x1b") {
+				t.Error("escape sequence from a log line reached the output")
+			}
+			golden(t, tt.name, []byte(out))
+		})
+	}
+	code, out, _ := runDbg(t, nil, "trace", "--file", trace, "--logs-file", logsFixture("checkout-trace.log"), "-o", "json")
+	var doc struct {
+		TraceID string `json:"trace_id"`
+		Logs    struct {
+			Spans []struct {
+				SpanID  string `json:"span_id"`
+				Records []struct {
+					Message string `json:"message"`
+				} `json:"records"`
+			} `json:"spans"`
+			Unattached []struct {
+				Message string `json:"message"`
+			} `json:"unattached"`
+			BySpanID int `json:"by_span_id"`
+			ByTime   int `json:"by_time"`
+		} `json:"logs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v", code, err)
+	}
+	under := map[string]string{}
+	for _, s := range doc.Logs.Spans {
+		for _, r := range s.Records {
+			under[r.Message] = s.SpanID
+		}
+	}
+	want := map[string]string{
+		"GET /checkout from 203.0.113.7": "000000009e3779b1", "placing order for cart 77": "00000001daa66d15",
+		"loading 14 items one by one": "000000062e2ac0f3" /* innermost inventory span at 50ms */, "charge declined: \x1b[31minsufficient funds\x1b[0m": "0000000f736ae261",
+	}
+	for msg, span := range want {
+		if under[msg] != span {
+			t.Errorf("%q under span %q, want %q", msg, under[msg], span)
+		}
+	}
+	if doc.TraceID == "" || doc.Logs.BySpanID != 2 || doc.Logs.ByTime != 2 || len(doc.Logs.Unattached) != 1 {
+		t.Errorf("trace %q by id %d by time %d unattached %d", doc.TraceID, doc.Logs.BySpanID, doc.Logs.ByTime, len(doc.Logs.Unattached))
 	}
 }

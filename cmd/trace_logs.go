@@ -136,4 +136,3 @@ func fetchTraceLogs(ctx context.Context, lo *TraceLogsOptions, rep *investigate.
 	}
 	return recs, warns, nil
 }
-

@@ -316,7 +316,9 @@ func (m *Miner) tokenize(line string) []string {
 	return toks
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
 
 // MaskToken replaces the variable parts of one token (numbers, IDs, UUIDs, IPs, hex, durations) with
 // <_>, keeping the punctuation and words around them: "user_id=42," becomes "user_id=<_>,".

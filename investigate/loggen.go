@@ -25,14 +25,28 @@ func GenerateLogLinesTo(n int, seed uint64, emit func(string)) {
 			return fmt.Sprintf("user %08x-%04x-%04x-%04x-%012x logged in from 10.%d.%d.%d", r.Uint32(), r.IntN(65536), r.IntN(65536), r.IntN(65536), r.Uint64()&0xffffffffffff, r.IntN(256), r.IntN(256), r.IntN(256))
 		},
 		func() string { return fmt.Sprintf("cache refreshed %d keys in %.1fs", r.IntN(10000), r.Float64()*5) },
-		func() string { return fmt.Sprintf("timeout calling %s after %dms (attempt %d)", services[r.IntN(len(services))], 500+r.IntN(5000), 1+r.IntN(3)) },
-		func() string { return fmt.Sprintf("charge failed for order ord-%d: card declined code=%d", r.IntN(1e7), 50+r.IntN(10)) },
+		func() string {
+			return fmt.Sprintf("timeout calling %s after %dms (attempt %d)", services[r.IntN(len(services))], 500+r.IntN(5000), 1+r.IntN(3))
+		},
+		func() string {
+			return fmt.Sprintf("charge failed for order ord-%d: card declined code=%d", r.IntN(1e7), 50+r.IntN(10))
+		},
 		func() string { return fmt.Sprintf("span %016x finished with status OK", r.Uint64()) },
-		func() string { return fmt.Sprintf("connected to db primary at 10.0.%d.%d:5432 pool=%d", r.IntN(256), r.IntN(256), r.IntN(64)) },
-		func() string { return fmt.Sprintf("worker %d processed batch %d with %d items", r.IntN(32), r.IntN(1e6), r.IntN(500)) },
-		func() string { return fmt.Sprintf("retrying request to %s: connection reset by peer", services[r.IntN(len(services))]) },
-		func() string { return fmt.Sprintf("slow query took %dms: SELECT * FROM items WHERE id = %d", 100+r.IntN(4000), r.IntN(1e6)) },
-		func() string { return fmt.Sprintf("shipment %d dispatched via carrier %d eta %dh", r.IntN(1e7), r.IntN(12), r.IntN(96)) },
+		func() string {
+			return fmt.Sprintf("connected to db primary at 10.0.%d.%d:5432 pool=%d", r.IntN(256), r.IntN(256), r.IntN(64))
+		},
+		func() string {
+			return fmt.Sprintf("worker %d processed batch %d with %d items", r.IntN(32), r.IntN(1e6), r.IntN(500))
+		},
+		func() string {
+			return fmt.Sprintf("retrying request to %s: connection reset by peer", services[r.IntN(len(services))])
+		},
+		func() string {
+			return fmt.Sprintf("slow query took %dms: SELECT * FROM items WHERE id = %d", 100+r.IntN(4000), r.IntN(1e6))
+		},
+		func() string {
+			return fmt.Sprintf("shipment %d dispatched via carrier %d eta %dh", r.IntN(1e7), r.IntN(12), r.IntN(96))
+		},
 	}
 	for i := 0; i < n; i++ {
 		emit(tmpl[r.IntN(len(tmpl))]())

@@ -132,7 +132,7 @@ func (f *fakeLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	type stream struct {
 		Stream map[string]string `json:"stream"`
-		Values [][2]string        `json:"values"`
+		Values [][2]string       `json:"values"`
 	}
 	byKey := map[string]*stream{}
 	var order []string
