@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -50,8 +49,7 @@ type DBExplainOptions struct {
 
 // Explainer is what `dbg db explain` needs from a database connection.
 type Explainer interface {
-	Explain(ctx context.Context, stmt string, analyze bool) (*postgres.Explained, error)
-	Where() string
+	postgres.Explainer
 	Close(ctx context.Context) error
 }
 
@@ -294,53 +292,7 @@ func dbExplainRun(ctx context.Context, opts *DBExplainOptions, now time.Time) er
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	out := &investigate.ExplainReport{Server: db.Where(), Analyze: opts.Analyze, Results: []investigate.ExplainResult{},
-		Indexes: []string{}, Warnings: rep.Warnings}
-	for i := range rep.Queries {
-		if len(out.Results) >= opts.TopN {
-			break
-		}
-		q := &rep.Queries[i]
-		res := investigate.ExplainResult{Statement: q.Statement, TotalMs: q.TotalMs, Count: q.Count, P99Ms: q.P99Ms}
-		explainOne(ctx, db, q, opts.Analyze, &res)
-		if res.Plan != nil {
-			for _, ix := range res.Plan.Indexes {
-				if !contains(out.Indexes, ix) {
-					out.Indexes = append(out.Indexes, ix)
-				}
-			}
-		}
-		out.Results = append(out.Results, res)
-		if ctx.Err() != nil {
-			break
-		}
-	}
+	out := postgres.ExplainTop(ctx, db, rep.Queries, opts.TopN, opts.Analyze)
+	out.Warnings = append(out.Warnings, rep.Warnings...)
 	return render.Explain(opts.DB.IO.Out, out, opts.DB.Format, opts.DB.Render)
-}
-
-// explainOne explains the first sampled statement of q that the database can plan.
-func explainOne(ctx context.Context, db Explainer, q *investigate.QueryStat, analyze bool, res *investigate.ExplainResult) {
-	if len(q.Samples) == 0 {
-		res.Status, res.Reason = investigate.ExplainSkipped, "the traces carry no statement text for it (only db.system / an operation name)"
-		return
-	}
-	ex, err := db.Explain(ctx, q.Samples[0], analyze)
-	switch {
-	case err == nil:
-		res.Status = investigate.ExplainDone
-		res.Plan = investigate.AnalyzePlan(ex.Plan, ex.TableRows, investigate.DefaultPlanOptions())
-	case errors.Is(err, postgres.ErrNotExplainable), errors.Is(err, postgres.ErrPlaceholders), errors.Is(err, postgres.ErrNotReadOnly):
-		res.Status, res.Reason = investigate.ExplainSkipped, err.Error()
-	default:
-		res.Status, res.Reason = investigate.ExplainFailed, strings.Join(strings.Fields(err.Error()), " ")
-	}
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

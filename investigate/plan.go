@@ -192,10 +192,17 @@ func nodeIssues(n, parent *PlanNode, analyzed bool, tableRows map[string]float64
 		default:
 			is.Severity = SeverityMedium
 		}
+		trigram := false
 		if n.Filter != "" && sel <= 0.3 {
 			is.Index = suggestIndex(n, parent)
+			if is.Index == "" {
+				is.Index = trigramIndex(n)
+				trigram = is.Index != ""
+			}
 		}
 		switch {
+		case trigram:
+			is.Detail += "; a B-tree index cannot serve a leading-wildcard LIKE/ILIKE, a trigram index can (CREATE EXTENSION pg_trgm first)"
 		case is.Index != "":
 			is.Detail += "; an index on the filtered columns would let it read only the matching rows"
 		case n.Filter == "":
@@ -396,6 +403,26 @@ func suggestIndex(n, parent *PlanNode) string {
 		name = name[:63]
 	}
 	return fmt.Sprintf("CREATE INDEX CONCURRENTLY %s ON %s (%s);", name, table, strings.Join(cols, ", "))
+}
+
+var reLikeCol = regexp.MustCompile(`^\(*([A-Za-z_][A-Za-z0-9_$]*)\)*(?:::[A-Za-z ]+)?\s*~~\*?\s*'%`)
+
+// trigramIndex suggests a pg_trgm GIN index for a filter that is a single leading-wildcard LIKE or ILIKE,
+// which no B-tree index can serve.
+func trigramIndex(n *PlanNode) string {
+	f := strings.TrimSpace(n.Filter)
+	if strings.Contains(reStringLit.ReplaceAllString(f, "''"), " AND ") || strings.Contains(reStringLit.ReplaceAllString(f, "''"), " OR ") {
+		return ""
+	}
+	m := reLikeCol.FindStringSubmatch(f)
+	if m == nil || isKeyword(m[1]) {
+		return ""
+	}
+	table := n.Relation
+	if n.Schema != "" && n.Schema != "public" {
+		table = n.Schema + "." + table
+	}
+	return fmt.Sprintf("CREATE INDEX CONCURRENTLY %s_%s_trgm_idx ON %s USING gin (%s gin_trgm_ops);", n.Relation, m[1], table, m[1])
 }
 
 func fieldsOnly(cols []string) []string {
