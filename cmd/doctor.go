@@ -1,0 +1,154 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dbgtool/dbg/render"
+	"github.com/dbgtool/dbg/sources/httpx"
+	"github.com/dbgtool/dbg/sources/jaeger"
+	"github.com/dbgtool/dbg/sources/prometheus"
+)
+
+func init() { register(newCmdDoctor) }
+
+// DoctorCheck is one source's health in `dbg doctor`.
+type DoctorCheck struct {
+	Source string `json:"source"`
+	URL    string `json:"url"`
+	Status string `json:"status"` // ok, error, not_configured
+	Detail string `json:"detail"`
+	Took   string `json:"took,omitempty"`
+}
+
+func newCmdDoctor(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "Check every configured source: reachable, authenticated, answering",
+		Long: `Check every configured source — Jaeger, Prometheus, the log store, the pprof target — and say what to
+fix. Exit code 1 when a configured source fails.`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := loadSettings(cmd, f)
+			if err != nil {
+				return err
+			}
+			format, err := s.Format(render.FormatTable, render.FormatJSON, render.FormatMarkdown)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), s.Timeout())
+			defer cancel()
+			checks := doctorRun(ctx, s, f)
+			if err := writeDoctor(f.IO, checks, format, s); err != nil {
+				return err
+			}
+			var bad []string
+			for _, c := range checks {
+				if c.Status == "error" {
+					bad = append(bad, c.Source)
+				}
+			}
+			if len(bad) > 0 {
+				return fmt.Errorf("doctor: %s failed; see the details above", strings.Join(bad, ", "))
+			}
+			return nil
+		},
+	}
+}
+
+type checker interface {
+	Check(ctx context.Context) error
+}
+
+func doctorRun(ctx context.Context, s *Settings, f *Factory) []DoctorCheck {
+	type item struct {
+		name string
+		url  string
+		make func() (checker, error)
+	}
+	items := []item{
+		{"Jaeger", s.String("jaeger-url"), func() (checker, error) { return jaeger.New(s.Endpoint("jaeger")) }},
+		{"Prometheus", s.String("prometheus-url"), func() (checker, error) { return prometheus.New(s.Endpoint("prometheus")) }},
+	}
+	// Log stores are built one by one before the checks run: each needs log-source set to itself.
+	prev := s.String("log-source")
+	for _, k := range []string{"loki", "elasticsearch", "victorialogs"} {
+		if !s.IsSet(k + "-url") {
+			items = append(items, item{k, "", nil})
+			continue
+		}
+		s.v.Set("log-source", k)
+		src, _, err := buildLogSource(s, f, "")
+		items = append(items, item{k, s.String(k + "-url"), func() (checker, error) { return src, err }})
+	}
+	s.v.Set("log-source", prev)
+	items = append(items, item{"pprof target", s.String("target"), func() (checker, error) { return pprofIndex{s.Endpoint("target")}, nil }})
+	out := make([]DoctorCheck, len(items))
+	var wg sync.WaitGroup
+	for i, it := range items {
+		out[i] = DoctorCheck{Source: it.name, URL: httpx.Redact(it.url), Status: "not_configured", Detail: "not set (flag, DBG_* environment or config file)"}
+		if strings.TrimSpace(it.url) == "" {
+			continue
+		}
+		wg.Add(1)
+		go func(i int, it item) {
+			defer wg.Done()
+			start := time.Now()
+			c, err := it.make()
+			if err == nil {
+				err = c.Check(ctx)
+			}
+			out[i].Took = time.Since(start).Round(time.Millisecond).String()
+			if err != nil {
+				out[i].Status, out[i].Detail = "error", err.Error()
+				return
+			}
+			out[i].Status, out[i].Detail = "ok", "reachable and answering"
+		}(i, it)
+	}
+	wg.Wait()
+	return out
+}
+
+// pprofIndex checks a pprof target by fetching its handler index.
+type pprofIndex struct{ ep httpx.Endpoint }
+
+func (p pprofIndex) Check(ctx context.Context) error {
+	c, err := httpx.New(p.ep)
+	if err != nil {
+		return err
+	}
+	b, err := c.Do(ctx, httpx.Request{Path: "/debug/pprof/"})
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(b), "goroutine") {
+		return fmt.Errorf("%s/debug/pprof/ answered, but not with the net/http/pprof index; is this the pprof port?", c.BaseURL())
+	}
+	return nil
+}
+
+func writeDoctor(io *IOStreams, checks []DoctorCheck, f render.Format, s *Settings) error {
+	if f == render.FormatJSON {
+		return render.JSON(io.Out, map[string]any{"config_file": s.File, "context": s.Context, "checks": checks})
+	}
+	cfg := s.File
+	if cfg == "" {
+		cfg = "(none)"
+	}
+	fmt.Fprintf(io.Out, "config file: %s", cfg)
+	if s.Context != "" {
+		fmt.Fprintf(io.Out, ", context %s", s.Context)
+	}
+	fmt.Fprintln(io.Out)
+	for _, c := range checks {
+		fmt.Fprintf(io.Out, "%-13s %-15s %s %s\n", c.Source, c.Status, render.Clean(c.URL), render.Clean(c.Detail))
+	}
+	return nil
+}
