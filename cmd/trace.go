@@ -140,11 +140,9 @@ func traceRun(ctx context.Context, opts *TraceOptions) error {
 	default:
 		return usageErrorf("dbg trace %s: no trace source; set --jaeger-url (or DBG_JAEGER_URL) or use --file", strings.Join(opts.IDs, " "))
 	}
-	reports := make([]*investigate.TraceReport, 0, len(traces))
-	for _, t := range traces {
-		rep := investigate.AnalyzeTrace(t, opts.Analysis)
+	reports := analyzeAll(traces, opts.Analysis)
+	for _, rep := range reports {
 		addJaegerLinks(rep.Findings, opts.Render.JaegerUI, rep.TraceID)
-		reports = append(reports, rep)
 	}
 	if opts.Logs != nil {
 		return writeTraceReportsWithLogs(ctx, opts, reports)

@@ -3,7 +3,10 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -120,9 +123,7 @@ func traceSearchRun(ctx context.Context, opts *TraceOptions) error {
 		reps = make([]*investigate.TraceReport, 0, len(traces))
 	}
 	ui := opts.Render.JaegerUI
-	for i, t := range traces {
-		rep := investigate.AnalyzeTrace(t, opts.Analysis)
-		traces[i] = nil // the report holds what is needed; let the wire-converted trace go early
+	for _, rep := range analyzeAll(traces, opts.Analysis) {
 		addJaegerLinks(rep.Findings, ui, rep.TraceID)
 		sum := investigate.Summarize(rep)
 		sum.Link = render.TraceLink(ui, rep.TraceID, "")
@@ -148,6 +149,25 @@ func traceSearchRun(ctx context.Context, opts *TraceOptions) error {
 		}
 	}
 	return render.TraceSearchResult(opts.IO.Out, res, opts.Format, opts.Render)
+}
+
+// analyzeAll analyses traces on every core (the analyses are pure and independent), keeping the order.
+func analyzeAll(traces []*investigate.Trace, o investigate.TraceOptions) []*investigate.TraceReport {
+	reps := make([]*investigate.TraceReport, len(traces))
+	workers := min(runtime.GOMAXPROCS(0), len(traces))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(traces); i = int(next.Add(1) - 1) {
+				reps[i] = investigate.AnalyzeTrace(traces[i], o)
+			}
+		}()
+	}
+	wg.Wait()
+	return reps
 }
 
 // addJaegerLinks gives each finding a Jaeger UI deep link to the span it names (or to its trace), when
