@@ -388,21 +388,13 @@ func suggestIndex(n, parent *PlanNode) string {
 			if strings.ContainsAny(k, "()") {
 				break
 			}
-			field, _, _ := strings.Cut(k, " ")
-			if !slices.Contains(cols, field) {
+			if field := fieldsOnly([]string{k})[0]; !slices.Contains(cols, field) {
 				cols = append(cols, k)
 			}
 		}
 	}
-	table := n.Relation
-	if n.Schema != "" && n.Schema != "public" {
-		table = n.Schema + "." + table
-	}
-	name := strings.ReplaceAll(n.Relation+"_"+strings.Join(fieldsOnly(cols), "_")+"_idx", `"`, "")
-	if len(name) > 63 {
-		name = name[:63]
-	}
-	return fmt.Sprintf("CREATE INDEX CONCURRENTLY %s ON %s (%s);", name, table, strings.Join(cols, ", "))
+	name := indexName(n.Relation + "_" + strings.Join(fieldsOnly(cols), "_") + "_idx")
+	return fmt.Sprintf("CREATE INDEX CONCURRENTLY %s ON %s (%s);", name, tableName(n), strings.Join(cols, ", "))
 }
 
 var reLikeCol = regexp.MustCompile(`^\(*([A-Za-z_][A-Za-z0-9_$]*)\)*(?:::[A-Za-z ]+)?\s*~~\*?\s*'%`)
@@ -418,16 +410,60 @@ func trigramIndex(n *PlanNode) string {
 	if m == nil || isKeyword(m[1]) {
 		return ""
 	}
-	table := n.Relation
+	return fmt.Sprintf("CREATE INDEX CONCURRENTLY %s ON %s USING gin (%s gin_trgm_ops);",
+		indexName(n.Relation+"_"+m[1]+"_trgm_idx"), tableName(n), m[1])
+}
+
+// tableName is the scan's table as SQL: schema-qualified outside public, quoted where PostgreSQL needs it.
+func tableName(n *PlanNode) string {
+	t := quoteIdent(n.Relation)
 	if n.Schema != "" && n.Schema != "public" {
-		table = n.Schema + "." + table
+		t = quoteIdent(n.Schema) + "." + t
 	}
-	return fmt.Sprintf("CREATE INDEX CONCURRENTLY %s_%s_trgm_idx ON %s USING gin (%s gin_trgm_ops);", n.Relation, m[1], table, m[1])
+	return t
+}
+
+// indexName makes a valid unquoted index name of at most 63 bytes (PostgreSQL's limit) from s.
+func indexName(s string) string {
+	b := []byte(strings.ToLower(s))
+	for i, c := range b {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 63 {
+		b = b[:63]
+	}
+	if len(b) == 0 || b[0] >= '0' && b[0] <= '9' {
+		return "idx_" + string(b)
+	}
+	return string(b)
+}
+
+// quoteIdent quotes an identifier unless it is a plain lower-case name that needs no quotes.
+func quoteIdent(s string) string {
+	plain := s != "" && !(s[0] >= '0' && s[0] <= '9') && !isKeyword(s)
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c == '_' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+	}
+	if plain {
+		return s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
 func fieldsOnly(cols []string) []string {
 	out := make([]string, len(cols))
 	for i, c := range cols {
+		if strings.HasPrefix(c, `"`) {
+			if end := strings.Index(c[1:], `" `); end >= 0 {
+				out[i] = c[:end+2]
+				continue
+			}
+			out[i] = c
+			continue
+		}
 		out[i], _, _ = strings.Cut(c, " ")
 	}
 	return out

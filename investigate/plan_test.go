@@ -82,6 +82,14 @@ func TestAnalyzePlanSynthetic(t *testing.T) {
 			t.Fatalf("OR: %v", a.Indexes)
 		}
 	})
+	t.Run("names that need quotes", func(t *testing.T) {
+		p := &Plan{Root: &PlanNode{NodeType: "Seq Scan", Relation: "Order Items", Schema: "Shop", Alias: "Order Items", Filter: "(\"Order Id\" = 1)", PlanRows: 3}}
+		a := AnalyzePlan(p, map[string]float64{"Order Items": 1e6}, opts)
+		want := `CREATE INDEX CONCURRENTLY order_items__order_id__idx ON "Shop"."Order Items" ("Order Id");`
+		if len(a.Indexes) != 1 || a.Indexes[0] != want {
+			t.Fatalf("got %v, want %s", a.Indexes, want)
+		}
+	})
 	t.Run("nil plan", func(t *testing.T) {
 		if a := AnalyzePlan(nil, nil, opts); a.Issues == nil || a.Indexes == nil {
 			t.Fatal("nil lists")

@@ -162,9 +162,11 @@ func (c *Client) Explain(ctx context.Context, stmt string, analyze bool) (*Expla
 func (c *Client) wrap(op string, err error) error {
 	var pe *pgconn.PgError
 	switch {
-	case errors.As(err, &pe) && pe.Code == "57014", errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &pe) && (pe.Code == "57014" || pe.Code == "55P03"):
 		return fmt.Errorf("postgres %s: %s %w after %s (statement_timeout); the statement is slower than that, or waits on a lock",
 			c.where, op, ErrTimeout, c.timeout)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("postgres %s: %s %w: the --timeout ran out before the database answered", c.where, op, ErrTimeout)
 	case errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "42") || pe.Code == "22P02"):
 		return fmt.Errorf("postgres %s: the statement %w: %s (SQLSTATE %s); the schema may have changed since the trace, or the trace cut the statement short",
 			c.where, ErrNoLongerParses, c.scrub(pe.Message), pe.Code)
