@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -290,5 +291,82 @@ func TestTraceLogsGolden(t *testing.T) {
 	}
 	if doc.TraceID == "" || doc.Logs.BySpanID != 2 || doc.Logs.ByTime != 2 || len(doc.Logs.Unattached) != 1 {
 		t.Errorf("trace %q by id %d by time %d unattached %d", doc.TraceID, doc.Logs.BySpanID, doc.Logs.ByTime, len(doc.Logs.Unattached))
+	}
+}
+
+// TestTraceLogsRealVictoriaLogs: `dbg trace --logs` reads the trace's lines from a real VictoriaLogs and
+// places them as it does from a file.
+func TestTraceLogsRealVictoriaLogs(t *testing.T) {
+	srv := testserver.VictoriaLogs(t)
+	b, err := os.ReadFile(logsFixture("checkout-trace.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var row map[string]string
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, row)
+	}
+	vlIngest(t, srv.URL, rows)
+	trace := filepath.Join("..", "testdata", "traces", "checkout.json")
+	code, fromStore, errOut := runDbg(t, nil, "trace", "--file", trace, "--logs", "--victorialogs-url", srv.URL)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	code, fromFile, _ := runDbg(t, nil, "trace", "--file", trace, "--logs-file", logsFixture("checkout-trace.log"))
+	if code != 0 || fromStore != fromFile {
+		t.Errorf("store and file disagree:\n--- store\n%s\n--- file\n%s", fromStore, fromFile)
+	}
+}
+
+func TestLogsPatternsFile(t *testing.T) {
+	t0 := time.Date(2026, 10, 1, 3, 0, 0, 0, time.UTC)
+	var b strings.Builder
+	for i := 0; i < 120; i++ { // one line every 30s for an hour
+		at := t0.Add(time.Duration(i) * 30 * time.Second)
+		fmt.Fprintf(&b, `{"time":%q,"level":"info","service":"cart","msg":"added item %d to cart %d"}`+"\n", at.Format(time.RFC3339), i, 9000+i)
+		if i >= 60 && i%2 == 0 {
+			fmt.Fprintf(&b, "time=%s level=error service=cart error.type=RedisTimeout msg=\"redis GET cart:%d timed out after %dms\" trace_id=%032x\n",
+				at.Add(time.Second).Format(time.RFC3339), i, 500+i, i)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "cart.log")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runDbg(t, nil, "logs", "--patterns", "--file", path, "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Patterns []struct {
+			Template, Status, ErrorType string
+			Count                       int
+			BaselineCount               int `json:"baseline_count"`
+		} `json:"patterns"`
+		Findings []struct {
+			Evidence map[string]any `json:"evidence"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Patterns) < 2 {
+		t.Fatalf("patterns %+v", doc.Patterns)
+	}
+	p := doc.Patterns[0]
+	if p.Status != "new" || p.Count != 30 || p.Template != "redis GET cart:<_> timed out after <_>" || len(doc.Findings) != 1 ||
+		doc.Findings[0].Evidence["error_type"] != "RedisTimeout" {
+		t.Errorf("first pattern %+v, findings %+v", p, doc.Findings)
+	}
+	if q := doc.Patterns[1]; q.Status != "steady" || q.Count != 60 || q.BaselineCount != 60 {
+		t.Errorf("second pattern %+v", q)
+	}
+	code, out, _ = runDbg(t, nil, "logs", "--patterns", "--file", path)
+	if code != 0 || !strings.Contains(out, "[RedisTimeout] redis GET cart:<_> timed out after <_>") || !strings.Contains(out, "FINDINGS") {
+		t.Errorf("table:\n%s", out)
 	}
 }
