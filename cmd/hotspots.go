@@ -144,9 +144,9 @@ func explainLines(reqs []prometheus.Request) []string {
 		case "query_range":
 			out = append(out, fmt.Sprintf("query_range %s..%s step %ss: %s", ts(p["start"]), ts(p["end"]), p["step"], p["query"]))
 		case "label_values":
-			out = append(out, fmt.Sprintf("label values of %s for %s", r.Label, p["match[]"]))
+			out = append(out, fmt.Sprintf("label values of %s for %s", r.Label, strings.Join(r.Match, " or ")))
 		default:
-			out = append(out, fmt.Sprintf("label names for %s", p["match[]"]))
+			out = append(out, fmt.Sprintf("label names for %s", strings.Join(r.Match, " or ")))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -78,7 +78,7 @@ func TestHotspotsGolden(t *testing.T) {
 			stub := &stubHotspots{in: stubInput(), reqs: []prometheus.Request{
 				{API: "query_range", Params: map[string]string{"query": "q2", "start": "1767267000", "end": "1767268800", "step": "60"}},
 				{API: "query", Params: map[string]string{"query": "q1", "time": "1767268800"}},
-				{API: "label_values", Label: "__name__", Params: map[string]string{"match[]": `{__name__=~"a|b"}`}},
+				{API: "label_values", Label: "__name__", Match: []string{`{__name__=~"a|b"}`}, Params: map[string]string{}},
 			}}
 			opts := &HotspotsOptions{IO: io, Source: stub, Query: prometheus.HotspotQuery{Window: w}, Format: tc.format,
 				Explain: tc.explain, Analysis: investigate.DefaultHotspotOptions()}

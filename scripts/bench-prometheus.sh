@@ -45,13 +45,12 @@ for q in rep["queries"]:
     path = paths.get(q["api"]) or "/api/v1/label/%s/values" % q["label"]
     out.append('url = "%s%s"' % (url, path))
     out.append('output = "/dev/null"')
-    if q["api"] in paths:
-        for k, v in q["params"].items():
-            out.append('data-urlencode = %s' % json.dumps(k + "=" + v))
-    else:
-        out.append('get')
-        for k, v in q["params"].items():
-            out.append('data-urlencode = %s' % json.dumps(k + "=" + v))
+    if q["api"] not in paths:
+        out.append('get')  # client_golang sends label values as GET
+    for k, v in q["params"].items():
+        out.append('data-urlencode = %s' % json.dumps(k + "=" + v))
+    for m in q.get("match", []):
+        out.append('data-urlencode = %s' % json.dumps("match[]=" + m))
     out.append('next')
 print("\n".join(out[:-1]))
 EOF

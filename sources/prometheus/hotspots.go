@@ -33,6 +33,7 @@ type HotspotQuery struct {
 type Request struct {
 	API    string            `json:"api"` // query, query_range, labels, label_values
 	Params map[string]string `json:"params"`
+	Match  []string          `json:"match,omitempty"` // labels, label_values: the match[] selectors
 	Label  string            `json:"label,omitempty"` // label_values: the label
 	Took   time.Duration     `json:"-"`
 }
@@ -78,14 +79,14 @@ func (r *recorder) queryRange(ctx context.Context, q string, start, end time.Tim
 func (r *recorder) labelNames(ctx context.Context, match string, start, end time.Time) ([]string, error) {
 	t0 := time.Now()
 	out, warns, err := r.s.LabelNames(ctx, []string{match}, start, end)
-	r.add(Request{API: "labels", Params: map[string]string{"match[]": match, "start": unix(start), "end": unix(end)}, Took: time.Since(t0)}, warns)
+	r.add(Request{API: "labels", Match: []string{match}, Params: map[string]string{"start": unix(start), "end": unix(end)}, Took: time.Since(t0)}, warns)
 	return out, err
 }
 
-func (r *recorder) labelValues(ctx context.Context, label, match string, start, end time.Time) ([]string, error) {
+func (r *recorder) labelValues(ctx context.Context, label string, match []string, start, end time.Time) ([]string, error) {
 	t0 := time.Now()
-	out, warns, err := r.s.LabelValues(ctx, label, []string{match}, start, end)
-	r.add(Request{API: "label_values", Label: label, Params: map[string]string{"match[]": match, "start": unix(start), "end": unix(end)}, Took: time.Since(t0)}, warns)
+	out, warns, err := r.s.LabelValues(ctx, label, match, start, end)
+	r.add(Request{API: "label_values", Label: label, Match: match, Params: map[string]string{"start": unix(start), "end": unix(end)}, Took: time.Since(t0)}, warns)
 	return out, err
 }
 
@@ -258,13 +259,35 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 	for i, n := range wanted {
 		quoted[i] = regexp.QuoteMeta(n)
 	}
-	names, err := rec.labelValues(ctx, "__name__", "{"+MatchRegex("__name__", strings.Join(quoted, "|"))+"}", w.BaselineStart, w.End)
-	if err != nil {
-		return in, rec.reqs, err
-	}
+	nameRE := MatchRegex("__name__", strings.Join(quoted, "|"))
 	have := map[string]bool{}
-	for _, n := range names {
-		have[n] = true
+	if hq.Service == "" {
+		names, err := rec.labelValues(ctx, "__name__", []string{"{" + nameRE + "}"}, w.BaselineStart, w.End)
+		if err != nil {
+			return in, rec.reqs, err
+		}
+		for _, n := range names {
+			have[n] = true
+		}
+	} else {
+		// Only the metrics that carry this service under one of the service labels count, so a server
+		// where services use different instrumentation picks the convention of this one.
+		legacy, utf8 := serviceSelectors(convs, nameRE, hq.Service)
+		names, err := rec.labelValues(ctx, "__name__", legacy, w.BaselineStart, w.End)
+		if err != nil {
+			return in, rec.reqs, err
+		}
+		if len(utf8) > 0 {
+			// UTF-8 label names are PromQL only from Prometheus 3 on; a 2.x server rejects them, which
+			// only means no such metric exists there.
+			more, err := rec.labelValues(ctx, "__name__", utf8, w.BaselineStart, w.End)
+			if err == nil {
+				names = append(names, more...)
+			}
+		}
+		for _, n := range names {
+			have[n] = true
+		}
 	}
 
 	// 2. The first convention with a duration histogram, and the first with a request counter.
@@ -294,11 +317,15 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 		}
 		counterNames = append(counterNames, c.CounterName())
 	}
+	forService := ""
+	if hq.Service != "" {
+		forService = fmt.Sprintf(" for service %q", hq.Service)
+	}
 	if latConv == nil {
-		in.Latency.Note = "no request-duration histogram found; looked for " + strings.Join(dedupe(histNames), ", ")
+		in.Latency.Note = "no request-duration histogram found" + forService + "; looked for " + strings.Join(dedupe(histNames), ", ")
 	}
 	if reqConv == nil {
-		in.Requests.Note = "no request counter found; looked for " + strings.Join(dedupe(counterNames), ", ")
+		in.Requests.Note = "no request counter found" + forService + "; looked for " + strings.Join(dedupe(counterNames), ", ")
 	}
 	var names2 []string
 	if latConv != nil {
@@ -354,9 +381,9 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 		for _, sc := range saturationChecks {
 			looked = append(looked, sc.metrics[0])
 		}
-		in.Saturation.Note = "no saturation metrics found; looked for " + strings.Join(dedupe(looked), ", ")
+		in.Saturation.Note = "no saturation metrics found" + forService + "; looked for " + strings.Join(dedupe(looked), ", ")
 	}
-	err = runJobs(ctx, jobs, hq.Concurrency)
+	err := runJobs(ctx, jobs, hq.Concurrency)
 	if err != nil && hq.Override != nil && IsBadQuery(err) {
 		err.(*QueryError).Hint = "check the prometheus-convention override in the config file"
 	}
@@ -368,6 +395,28 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 		})
 	}
 	return in, rec.reqs, err
+}
+
+// serviceSelectors are the match[] selectors that find the known metric names carrying service under
+// any service label of the conventions or of the saturation checks: classic label names, and UTF-8
+// ones (Prometheus 3) separately.
+func serviceSelectors(convs []Convention, nameRE, service string) (legacy, utf8 []string) {
+	var labels []string
+	for _, c := range convs {
+		labels = append(labels, c.ServiceLabels...)
+	}
+	for _, sc := range saturationChecks {
+		labels = append(labels, sc.group[0])
+	}
+	for _, l := range dedupe(labels) {
+		sel := "{" + nameRE + ", " + serviceMatcher(l, service) + "}"
+		if legacyLabel.MatchString(l) {
+			legacy = append(legacy, sel)
+		} else {
+			utf8 = append(utf8, sel)
+		}
+	}
+	return legacy, utf8
 }
 
 func dedupe(s []string) []string {

@@ -67,13 +67,13 @@ func TestHotspotsRealPrometheus(t *testing.T) {
 					t.Errorf("convention = %q, want %s", in.Convention, conv)
 				}
 				rep := investigate.AnalyzeHotspots(in, investigate.DefaultHotspotOptions())
-				checkPlanted(t, conv, service, rep)
+				checkPlanted(t, conv, service, rep, conv == "prometheus-http")
 			}
 		})
 	}
 }
 
-func checkPlanted(t *testing.T, conv, service string, rep *investigate.HotspotReport) {
+func checkPlanted(t *testing.T, conv, service string, rep *investigate.HotspotReport, saturation bool) {
 	t.Helper()
 	op := func(route string) string { return promgen.Operation(conv, route) }
 	tb := rep.Tables
@@ -129,7 +129,7 @@ func checkPlanted(t *testing.T, conv, service string, rep *investigate.HotspotRe
 	if kinds[investigate.KindLatencyHotspot+" "+op(promgen.AlwaysSlowRoute)] {
 		t.Errorf("%s: always-slow endpoint reported as a latency hotspot", conv)
 	}
-	if conv == "prometheus-http" {
+	if saturation {
 		sat := map[string]bool{}
 		for _, r := range tb.Saturation.Rows {
 			if r.Saturated {
@@ -156,6 +156,40 @@ func contains(s []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// TestHotspotsMixedConventions: one server, two services instrumented differently; --service picks
+// the convention of that service.
+func TestHotspotsMixedConventions(t *testing.T) {
+	legacy := promgen.Scenario("prometheus-http", scenarioEnd)
+	legacy.Service, legacy.Other, legacy.Saturation = "legacy", "", false
+	a, err := legacy.OpenMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := promgen.Scenario("opentelemetry-http", scenarioEnd).OpenMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := testserver.Prometheus(t, testserver.CreateBlocks(t, append([]byte(strings.TrimSuffix(string(a), "# EOF\n")), b...)))
+	src := newSource(t, srv.URL)
+	for service, conv := range map[string]string{"shop": "opentelemetry-http", "legacy": "prometheus-http"} {
+		in, _, err := src.Hotspots(context.Background(), HotspotQuery{Window: scenarioWindow(t), Service: service})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Convention != conv {
+			t.Errorf("service %s: convention %q, want %s", service, in.Convention, conv)
+		}
+		checkPlanted(t, conv, service, investigate.AnalyzeHotspots(in, investigate.DefaultHotspotOptions()), false)
+	}
+	in, _, err := src.Hotspots(context.Background(), HotspotQuery{Window: scenarioWindow(t), Service: "nobody"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(in.Latency.Note, `no request-duration histogram found for service "nobody"`) {
+		t.Errorf("note = %q", in.Latency.Note)
+	}
 }
 
 // TestHotspotsRealPrometheusEdges: missing metrics give notes and the other tables still work; a hostile
