@@ -146,3 +146,20 @@ func BenchmarkMiner(b *testing.B) {
 		}
 	}
 }
+
+func FuzzMiner(f *testing.F) {
+	f.Add("GET /api/orders/123 200 in 12ms", "user 550e8400-e29b-41d4-a716-446655440000 from 10.0.0.1:80")
+	f.Add("", "\x00\xff <_> <_>")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		m := NewMiner(DrainConfig{MaxClusters: 4, MaxPerLeaf: 2, MaxTokens: 8, MaxLineBytes: 64})
+		for _, s := range []string{a, b, a + " " + b, b} {
+			if c := m.Add(s, "error", "", false); c != nil && len(c.Tokens) > 8 {
+				t.Fatalf("%d tokens", len(c.Tokens))
+			}
+		}
+		if m.Len() > 4 {
+			t.Fatalf("%d clusters over the bound", m.Len())
+		}
+		_ = ComparePatterns(m, Window{}, PatternOptions{})
+	})
+}

@@ -69,12 +69,14 @@ func (f *LogFile) Logs(ctx context.Context, q investigate.LogQuery, emit func(in
 		p = logline.NewParser(logline.FormatAuto, investigate.FieldNames{}, nil)
 	}
 	n := 0
+	emitted := false // the error came from emit: return it as it is
 	err := ReadLogs(ctx, r, p, func(rec investigate.LogRecord) error {
 		if !q.Match(&rec) {
 			return nil
 		}
 		n++
 		if err := emit(rec); err != nil {
+			emitted = true
 			return err
 		}
 		if q.Limit > 0 && n >= q.Limit {
@@ -85,11 +87,7 @@ func (f *LogFile) Logs(ctx context.Context, q investigate.LogQuery, emit func(in
 	if errors.Is(err, errLimit) {
 		err = nil
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		var emitErr *emitError
-		if errors.As(err, &emitErr) {
-			return nil, emitErr.err
-		}
+	if err != nil && !errors.Is(err, context.Canceled) && !emitted {
 		return nil, fmt.Errorf("log file %s: %w", f.Name(), err)
 	}
 	return nil, err

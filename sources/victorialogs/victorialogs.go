@@ -144,7 +144,15 @@ func (c *Client) Logs(ctx context.Context, q investigate.LogQuery, emit func(inv
 		return nil, fmt.Errorf("victorialogs: query: %w", err)
 	}
 	defer resp.Body.Close()
-	if err := Decode(resp.Body, c.names, emit); err != nil {
+	var emitErr error // the caller's own error (a full pipe, a limit) is returned as it is
+	err = Decode(resp.Body, c.names, func(r investigate.LogRecord) error {
+		emitErr = emit(r)
+		return emitErr
+	})
+	if emitErr != nil {
+		return nil, emitErr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("victorialogs at %s: reading the answer: %w", c.http.BaseURL(), err)
 	}
 	return nil, nil
