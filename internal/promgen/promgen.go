@@ -340,6 +340,47 @@ func (s Spec) saturation(buf *bytes.Buffer) {
 		{name: "process_max_fds", labels: [][2]string{{"job", s.Service}}, gauge: true, inc: gauge(func(time.Time) float64 { return 1024 })},
 		{name: "process_max_fds", labels: [][2]string{{"job", s.Other}}, gauge: true, inc: gauge(func(time.Time) float64 { return 1024 })},
 	})
+	s.family(buf, "go_memstats_heap_inuse_bytes", "gauge", []series{
+		// Swings between 100 and 190 MiB like a GC cycle, in both phases: no growth.
+		{name: "go_memstats_heap_inuse_bytes", labels: [][2]string{{"job", s.Service}}, gauge: true, inc: gauge(func(t time.Time) float64 {
+			return float64(100<<20) + float64(90<<20)*float64(t.Unix()/30%4)/3
+		})},
+	})
+	// cAdvisor: the service's container close to its memory limit in the window and throttled; the
+	// other one idle.
+	per := func(name string, svc, other func(t time.Time) float64) {
+		s.family(buf, strings.TrimSuffix(name, "_total"), map[bool]string{true: "counter", false: "gauge"}[strings.HasSuffix(name, "_total")], []series{
+			{name: name, labels: [][2]string{{"container", s.Service}, {"pod", s.Service + "-0"}}, gauge: !strings.HasSuffix(name, "_total"), inc: gauge(svc)},
+			{name: name, labels: [][2]string{{"container", s.Other}, {"pod", s.Other + "-0"}}, gauge: !strings.HasSuffix(name, "_total"), inc: gauge(other)},
+		})
+	}
+	per("container_memory_working_set_bytes", func(t time.Time) float64 {
+		if win(t) {
+			return 1900 << 20
+		}
+		return 900 << 20
+	}, func(time.Time) float64 { return 300 << 20 })
+	per("container_spec_memory_limit_bytes", func(time.Time) float64 { return 2 << 30 }, func(time.Time) float64 { return 2 << 30 })
+	// Counters: increments per step (100ms CFS periods: 300 a 30s step); the service is throttled in
+	// 60% of them during the window.
+	per("container_cpu_cfs_periods_total", func(time.Time) float64 { return 300 }, func(time.Time) float64 { return 300 })
+	per("container_cpu_cfs_throttled_periods_total", func(t time.Time) float64 {
+		if win(t) {
+			return 180
+		}
+		return 3
+	}, func(time.Time) float64 { return 0 })
+	s.family(buf, "go_sql_stats_connections_in_use", "gauge", []series{
+		{name: "go_sql_stats_connections_in_use", labels: [][2]string{{"job", s.Service}, {"db_name", "orders"}}, gauge: true, inc: gauge(func(t time.Time) float64 {
+			if win(t) {
+				return 20
+			}
+			return 4
+		})},
+	})
+	s.family(buf, "go_sql_stats_connections_max_open", "gauge", []series{
+		{name: "go_sql_stats_connections_max_open", labels: [][2]string{{"job", s.Service}, {"db_name", "orders"}}, gauge: true, inc: gauge(func(time.Time) float64 { return 20 })},
+	})
 	var cb []series
 	for _, st := range []string{"closed", "open", "half_open"} {
 		cb = append(cb, series{name: "resilience4j_circuitbreaker_state", labels: [][2]string{{"job", s.Service}, {"name", "payments"}, {"state", st}},

@@ -37,7 +37,8 @@ var saturationChecks = []satCheck{
 	{resource: "goroutines", unit: "count", metrics: []string{"go_goroutines"},
 		value: `sum by ({by}) (go_goroutines{{sel0}})`, group: []string{"job"}, growthAt: 2},
 	{resource: "heap", unit: "bytes", metrics: []string{"go_memstats_heap_inuse_bytes"},
-		value: `sum by ({by}) (go_memstats_heap_inuse_bytes{{sel0}})`, group: []string{"job"}, growthAt: 2},
+		// Averaged: Go's heap swings up to 2x between collections, so two instants would be noise.
+		value: `sum by ({by}) (avg_over_time(go_memstats_heap_inuse_bytes{{sel0}}[{w}]))`, group: []string{"job"}, growthAt: 2},
 	{resource: "open_fds", unit: "ratio", metrics: []string{"process_open_fds", "process_max_fds"},
 		value:    `max by ({by}) (process_open_fds{{sel0}} / process_max_fds{{sel0}})`,
 		constLim: 1, warnAt: 0.8, group: []string{"job"}},
@@ -105,7 +106,6 @@ func saturationJobs(rec *recorder, have map[string]bool, si *investigate.Saturat
 			continue
 		}
 		found = true
-		c := c
 		value := c.expr(c.value, service, win)
 		rangeValue := c.expr(c.value, service, rangeWin)
 		cur, base, lim := map[satKey]float64{}, map[satKey]float64{}, map[satKey]float64{}

@@ -136,13 +136,20 @@ func checkPlanted(t *testing.T, conv, service string, rep *investigate.HotspotRe
 				sat[r.Resource+" "+r.Service] = true
 			}
 		}
-		for _, want := range []string{"goroutines shop", "open_fds shop", "circuit_breaker shop"} {
+		for _, want := range []string{"goroutines shop", "open_fds shop", "circuit_breaker shop", "memory shop", "cpu_throttling shop", "db_pool shop"} {
 			if !sat[want] {
 				t.Errorf("saturation %s not found: %+v", want, tb.Saturation.Rows)
 			}
 		}
-		if sat["goroutines ledger"] || sat["open_fds ledger"] {
-			t.Errorf("steady service reported as saturated: %+v", tb.Saturation.Rows)
+		seen := map[string]bool{}
+		for _, r := range tb.Saturation.Rows {
+			seen[r.Resource] = true
+			if r.Saturated && (r.Service != "shop" || r.Resource == "heap") {
+				t.Errorf("steady reading reported as saturated: %+v", r)
+			}
+		}
+		if !seen["heap"] {
+			t.Errorf("no heap row: %+v", tb.Saturation.Rows)
 		}
 	} else if tb.Saturation.Note == "" {
 		t.Errorf("%s: no saturation metrics, but no note saying so", conv)
