@@ -44,6 +44,8 @@ type Options struct {
 	Traces int // traces per window (baseline and incident); the traffic spike multiplies the incident's
 	Logs   int // extra background log lines per window
 	Seed   uint64
+	// ExtraEndpoints adds idle endpoints to the metrics (five series each), to size benchmarks.
+	ExtraEndpoints int
 }
 
 // End is the end of the incident window in generated bundles.
@@ -100,6 +102,7 @@ func Generate(scenario string, o Options) (*bundle.Contents, error) {
 	}
 	c.Traces = append(append([]*investigate.Trace{}, base...), inc...)
 	c.Metrics[""] = metricsFrom(base, inc, w, scenario)
+	addIdleEndpoints(c.Metrics[""], o.ExtraEndpoints, g)
 	c.Logs = g.logs(base, inc, o.Logs, w)
 	if scenario == MemoryLeak {
 		c.ProfileFindings = leakFindings(w)
@@ -422,4 +425,22 @@ func leakFindings(w investigate.Window) []investigate.Finding {
 		fs[i].Service = "payment"
 	}
 	return fs
+}
+
+// addIdleEndpoints adds n steady endpoints: latency, rates and sparklines equal in both windows.
+func addIdleEndpoints(in investigate.HotspotInput, n int, g *gen) {
+	for i := 0; i < n; i++ {
+		k := investigate.EndpointKey{Service: fmt.Sprintf("svc-%02d", i%20), Operation: fmt.Sprintf("GET /api/v1/resource%d", i)}
+		p99 := 20 + g.rng.Float64()*30
+		rate := 1 + g.rng.Float64()*5
+		in.Latency.P99[k], in.Latency.BaseP99[k] = p99, p99*(0.95+0.1*g.rng.Float64())
+		in.Latency.P50[k], in.Latency.BaseP50[k] = p99/3, p99/3
+		in.Requests.Rate[k], in.Requests.BaseRate[k] = rate, rate*(0.9+0.2*g.rng.Float64())
+		in.Requests.Errors[k], in.Requests.BaseErrors[k] = 0, 0
+		sp := make([]float64, 30)
+		for j := range sp {
+			sp[j] = p99 * (0.9 + 0.2*g.rng.Float64())
+		}
+		in.Latency.Spark[k], in.Requests.RateSpark[k], in.Requests.ErrorSpark[k] = sp, sp, make([]float64, 30)
+	}
 }
