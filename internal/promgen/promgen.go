@@ -381,6 +381,29 @@ func (s Spec) saturation(buf *bytes.Buffer) {
 	s.family(buf, "go_sql_stats_connections_max_open", "gauge", []series{
 		{name: "go_sql_stats_connections_max_open", labels: [][2]string{{"job", s.Service}, {"db_name", "orders"}}, gauge: true, inc: gauge(func(time.Time) float64 { return 20 })},
 	})
+	// The other pool and bulkhead libraries, steady, so every saturation query runs on a real server.
+	steady := func(name string, v float64, labels ...[2]string) {
+		s.family(buf, name, "gauge", []series{{name: name, labels: append([][2]string{{"job", s.Service}}, labels...), gauge: true,
+			inc: gauge(func(time.Time) float64 { return v })}})
+	}
+	steady("pgxpool_acquired_conns", 3)
+	steady("pgxpool_max_conns", 10)
+	steady("hikaricp_connections_active", 2, [2]string{"pool", "HikariPool-1"})
+	steady("hikaricp_connections_max", 10, [2]string{"pool", "HikariPool-1"})
+	s.family(buf, "db_client_connections_usage", "gauge", []series{
+		{name: "db_client_connections_usage", labels: [][2]string{{"job", s.Service}, {"pool_name", "main"}, {"state", "used"}}, gauge: true, inc: gauge(func(time.Time) float64 { return 1 })},
+		{name: "db_client_connections_usage", labels: [][2]string{{"job", s.Service}, {"pool_name", "main"}, {"state", "idle"}}, gauge: true, inc: gauge(func(time.Time) float64 { return 4 })},
+	})
+	steady("db_client_connections_max", 5, [2]string{"pool_name", "main"})
+	// A bulkhead with every permit taken in the window.
+	s.family(buf, "resilience4j_bulkhead_available_concurrent_calls", "gauge", []series{{name: "resilience4j_bulkhead_available_concurrent_calls",
+		labels: [][2]string{{"job", s.Service}, {"name", "inventory"}}, gauge: true, inc: gauge(func(t time.Time) float64 {
+			if win(t) {
+				return 0
+			}
+			return 20
+		})}})
+	steady("resilience4j_bulkhead_max_allowed_concurrent_calls", 25, [2]string{"name", "inventory"})
 	var cb []series
 	for _, st := range []string{"closed", "open", "half_open"} {
 		cb = append(cb, series{name: "resilience4j_circuitbreaker_state", labels: [][2]string{{"job", s.Service}, {"name", "payments"}, {"state", st}},

@@ -136,7 +136,7 @@ func checkPlanted(t *testing.T, conv, service string, rep *investigate.HotspotRe
 				sat[r.Resource+" "+r.Service] = true
 			}
 		}
-		for _, want := range []string{"goroutines shop", "open_fds shop", "circuit_breaker shop", "memory shop", "cpu_throttling shop", "db_pool shop"} {
+		for _, want := range []string{"goroutines shop", "open_fds shop", "circuit_breaker shop", "memory shop", "cpu_throttling shop", "db_pool shop", "bulkhead shop"} {
 			if !sat[want] {
 				t.Errorf("saturation %s not found: %+v", want, tb.Saturation.Rows)
 			}
@@ -150,6 +150,15 @@ func checkPlanted(t *testing.T, conv, service string, rep *investigate.HotspotRe
 		}
 		if !seen["heap"] {
 			t.Errorf("no heap row: %+v", tb.Saturation.Rows)
+		}
+		pools := 0
+		for _, r := range tb.Saturation.Rows {
+			if r.Resource == "db_pool" {
+				pools++
+			}
+		}
+		if pools != 4 { // go_sql_stats, pgxpool, hikaricp, OpenTelemetry
+			t.Errorf("db_pool rows = %d, want 4: %+v", pools, tb.Saturation.Rows)
 		}
 	} else if tb.Saturation.Note == "" {
 		t.Errorf("%s: no saturation metrics, but no note saying so", conv)
