@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -135,8 +136,8 @@ func logsOptions(cmd *cobra.Command, s *Settings, f *Factory) (*LogsOptions, err
 			o.SinceDur = d
 		}
 		o.AnchorFile = file != "" && !explicitWindow
-		if o.AnchorFile && file == "-" {
-			return nil, usageErrorf("dbg logs --patterns --file -: stdin is read once; give --until (and --since) so the window is known")
+		if o.AnchorFile && !isRegularFile(file) {
+			return nil, usageErrorf("dbg logs --patterns --file %s: stdin or a pipe is read once; give --until (and --since) so the window is known", file)
 		}
 	}
 	o.Query = q
@@ -433,6 +434,16 @@ func nonNil(s []string) []string {
 func windowJSON(w investigate.Window) map[string]string {
 	f := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 	return map[string]string{"start": f(w.Start), "end": f(w.End), "baseline_start": f(w.BaselineStart), "baseline_end": f(w.BaselineEnd)}
+}
+
+// isRegularFile: --patterns without a window reads the file twice (first for its last time), which only
+// a regular file allows. A missing file is left for the reader to report.
+func isRegularFile(path string) bool {
+	if path == "-" {
+		return false
+	}
+	st, err := os.Stat(path)
+	return err != nil || st.Mode().IsRegular()
 }
 
 func inRange(t, from, to time.Time) bool { return !t.IsZero() && !t.Before(from) && t.Before(to) }

@@ -87,7 +87,7 @@ func TestLogsUsage(t *testing.T) {
 		{[]string{"logs", "--service", "x"}, ExitUsage, "no log source"},
 		{[]string{"logs", "--service", "x", "--loki-url", "http://a", "--victorialogs-url", "http://b"}, ExitUsage, "several log stores"},
 		{[]string{"logs", "--file", "/nonexistent/x.log"}, ExitFailed, "/nonexistent/x.log"},
-		{[]string{"logs", "--file", "-", "--patterns"}, ExitUsage, "stdin"},
+		{[]string{"logs", "--file", "-", "--patterns"}, ExitUsage, "a pipe is read once"},
 		{[]string{"logs", "--file", logsFixture("mixed.log"), "--line-regex", "("}, ExitUsage, "--line-regex"},
 		{[]string{"logs", "--file", logsFixture("mixed.log"), "-o", "html"}, ExitUsage, "--output"},
 		{[]string{"logs", "--service", "x", "--loki-url", "http://127.0.0.1:1", "--timeout", "2s"}, ExitFailed, "Loki"},

@@ -237,7 +237,7 @@ func Patterns(w io.Writer, rep *PatternsReport, md bool, o Options) error {
 			continue
 		}
 		if len(rows) >= maxRows {
-			rows = append(rows, []string{"", "", "", "", fmt.Sprintf("… %d more; --output json lists all", len(rep.Patterns)-i), ""})
+			rows = append(rows, []string{"", "", "", "", fmt.Sprintf("… %d more; --output json lists all", len(rep.Patterns)-i), "", ""})
 			break
 		}
 		tmpl := Clean(p.Template)
@@ -257,11 +257,18 @@ func Patterns(w io.Writer, rep *PatternsReport, md bool, o Options) error {
 				status = st.yellow(status)
 			}
 		}
-		rows = append(rows, []string{status, fmt.Sprint(p.Count), fmt.Sprint(p.BaselineCount), Clean(p.Level), tmpl, sample})
+		traces := ""
+		if len(p.TraceIDs) > 0 {
+			traces = Clean(p.TraceIDs[0])
+			if len(p.TraceIDs) > 1 {
+				traces += fmt.Sprintf(" +%d", len(p.TraceIDs)-1)
+			}
+		}
+		rows = append(rows, []string{status, fmt.Sprint(p.Count), fmt.Sprint(p.BaselineCount), Clean(p.Level), tmpl, sample, traces})
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(w, "No log lines in the window.")
-	} else if err := table(w, md, []string{"STATUS", "COUNT", "BASELINE", "LEVEL", "TEMPLATE", "SAMPLE"}, rows); err != nil {
+	} else if err := table(w, md, []string{"STATUS", "COUNT", "BASELINE", "LEVEL", "TEMPLATE", "SAMPLE", "TRACES"}, rows); err != nil {
 		return err
 	}
 	if md {
