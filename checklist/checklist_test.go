@@ -216,3 +216,39 @@ func TestCohortsFindTheBadVersion(t *testing.T) {
 		t.Fatalf("version changes %+v", changes)
 	}
 }
+
+type fakeDB struct{ asked []string }
+
+func (d *fakeDB) ExplainQueries(_ context.Context, qs []investigate.QueryStat, n int) (*investigate.ExplainReport, error) {
+	rep := &investigate.ExplainReport{Server: "db:5432/shop"}
+	for _, q := range qs[:min(n, len(qs))] {
+		d.asked = append(d.asked, q.Statement)
+		rep.Results = append(rep.Results, investigate.ExplainResult{Statement: q.Statement, Status: "explained",
+			Plan: &investigate.PlanAnalysis{Top: "Seq Scan on items", Issues: []investigate.PlanIssue{{Node: "Seq Scan on items", Detail: "filter removed 99% of 1M rows"}},
+				Indexes: []string{"CREATE INDEX CONCURRENTLY items_id_idx ON items (id);"}}})
+	}
+	return rep, nil
+}
+
+// TestSlowQueryPlansFromTheDatabase: with a database configured, the slow statements' plans and index
+// suggestions join their findings' evidence.
+func TestSlowQueryPlansFromTheDatabase(t *testing.T) {
+	db := &fakeDB{}
+	inv := newInv(Sources{Traces: fakeTraces{}, Database: db})
+	rep := Run(context.Background(), inv, nil)
+	var sq *investigate.Finding
+	for i := range rep.Steps[3].Findings {
+		if rep.Steps[3].Findings[i].Kind == investigate.KindSlowQuery {
+			sq = &rep.Steps[3].Findings[i]
+		}
+	}
+	if sq == nil || len(db.asked) == 0 {
+		t.Fatalf("no slow query explained (asked %v)", db.asked)
+	}
+	if sq.Evidence["plan"] != "Seq Scan on items" || !strings.Contains(sq.Recommendation, "CREATE INDEX") {
+		t.Errorf("evidence %v, recommendation %q", sq.Evidence, sq.Recommendation)
+	}
+	if !strings.Contains(rep.Steps[3].Summary, "explained") {
+		t.Errorf("step 4 summary %q", rep.Steps[3].Summary)
+	}
+}

@@ -43,6 +43,12 @@ type ProfileSource interface {
 	ProfileFindings(ctx context.Context) ([]investigate.Finding, []string, error)
 }
 
+// Database plans statements (PostgreSQL through `--dsn`): the checklist asks it why its slow
+// statements are slow. It never runs anything but EXPLAIN.
+type Database interface {
+	ExplainQueries(ctx context.Context, qs []investigate.QueryStat, n int) (*investigate.ExplainReport, error)
+}
+
 // Change is a deploy marker from --changes FILE.
 type Change struct {
 	At      time.Time `json:"at"`
@@ -63,6 +69,8 @@ type Sources struct {
 	LogsName    string
 	Profiles    ProfileSource
 	ProfileName string
+	Database    Database
+	DBName      string
 	Changes     []Change
 }
 

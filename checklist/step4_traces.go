@@ -31,9 +31,10 @@ func (tracesStep) Run(ctx context.Context, inv *Investigation, _ map[int]*StepRe
 	attr, table := AttributeLatency(tev.Window, tev.Baseline)
 	res.Findings = append(res.Findings, attr...)
 	res.Findings = append(res.Findings, RecurringProblems(tev.Window, tev.Baseline)...)
-	res.Findings = append(res.Findings, slowQueries(inv, tev)...)
+	sq, notes := slowQueries(ctx, inv, tev)
+	res.Findings = append(res.Findings, sq...)
 	res.Details = map[string]any{"latency_attribution": table, "window_traces": len(tev.Window), "baseline_traces": len(tev.Baseline)}
-	notes := []string{fmt.Sprintf("%d window and %d baseline traces analysed", len(tev.Window), len(tev.Baseline))}
+	notes = append([]string{fmt.Sprintf("%d window and %d baseline traces analysed", len(tev.Window), len(tev.Baseline))}, notes...)
 	notes = append(notes, tev.Warnings...)
 	for i, f := range investigate.RankFindings(res.Findings) {
 		if i == 3 {
@@ -232,8 +233,10 @@ func num(v any) float64 {
 }
 
 // slowQueries ranks statement fingerprints over the window and baseline traces (the `dbg db` analysis)
-// and keeps the slow_query findings; N+1 loops are already reported from the traces' structure.
-func slowQueries(inv *Investigation, tev traceEvidence) []investigate.Finding {
+// and keeps the slow_query findings; N+1 loops are already reported from the traces' structure. With a
+// database configured, the slow statements' plans are read and their issues and index suggestions added
+// to the evidence.
+func slowQueries(ctx context.Context, inv *Investigation, tev traceEvidence) ([]investigate.Finding, []string) {
 	all := make([]*investigate.Trace, 0, len(tev.Window)+len(tev.Baseline))
 	for _, r := range append(append([]*investigate.TraceReport{}, tev.Window...), tev.Baseline...) {
 		all = append(all, r.Tree.Trace)
@@ -251,5 +254,45 @@ func slowQueries(inv *Investigation, tev traceEvidence) []investigate.Finding {
 		}
 		out = append(out, f)
 	}
-	return out
+	var notes []string
+	if inv.Sources.Database != nil && len(out) > 0 {
+		var qs []investigate.QueryStat
+		for _, q := range rep.Queries {
+			for _, f := range out {
+				if f.Evidence["statement"] == q.Statement {
+					qs = append(qs, q)
+					break
+				}
+			}
+		}
+		ex, err := inv.Sources.Database.ExplainQueries(ctx, qs, 3)
+		if err != nil {
+			notes = append(notes, "plans: "+err.Error())
+			return out, notes
+		}
+		for _, r := range ex.Results {
+			for i := range out {
+				if out[i].Evidence["statement"] != r.Statement {
+					continue
+				}
+				if r.Plan == nil {
+					out[i].Evidence["plan"] = r.Status + ": " + r.Reason
+					continue
+				}
+				var issues []string
+				for _, is := range r.Plan.Issues {
+					issues = append(issues, is.Node+": "+is.Detail)
+				}
+				out[i].Evidence["plan"] = r.Plan.Top
+				out[i].Evidence["plan_issues"] = issues
+				if len(r.Plan.Indexes) > 0 {
+					out[i].Evidence["index_suggestion"] = r.Plan.Indexes
+					out[i].Recommendation = "Add the index the plan is missing (dbg never runs it): " + strings.Join(r.Plan.Indexes, "; ")
+					out[i].Score = clamp(out[i].Score + 0.1) // the database confirms why it is slow
+				}
+			}
+		}
+		notes = append(notes, fmt.Sprintf("explained %d statements on %s", len(ex.Results), ex.Server))
+	}
+	return out, notes
 }

@@ -63,6 +63,7 @@ A source that is missing or failing never aborts the report: its steps say "skip
 	fl.String("postmortem", "", "write a postmortem draft (markdown) to this file")
 	fl.String("fail-on", "", "exit 3 when a cause at or above this severity is found (critical, high, medium, low)")
 	fl.Int("trace-limit", 200, "traces sampled per query")
+	fl.String("dsn", "", "PostgreSQL to read the plans of slow statements from (EXPLAIN only; also dsn in the config)")
 	return c
 }
 

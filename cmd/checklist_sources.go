@@ -10,6 +10,7 @@ import (
 	"github.com/dbgtool/dbg/sources/bundle"
 	"github.com/dbgtool/dbg/sources/httpx"
 	"github.com/dbgtool/dbg/sources/jaeger"
+	"github.com/dbgtool/dbg/sources/postgres"
 	"github.com/dbgtool/dbg/sources/prometheus"
 )
 
@@ -47,6 +48,18 @@ func (l storeLogs) Logs(ctx context.Context, q investigate.LogQuery) ([]investig
 		queries = append(queries, "warning: "+w)
 	}
 	return out, queries, err
+}
+
+// pgDatabase explains the checklist's slow statements on PostgreSQL (plain EXPLAIN only).
+type pgDatabase struct{ cfg postgres.Config }
+
+func (p pgDatabase) ExplainQueries(ctx context.Context, qs []investigate.QueryStat, n int) (*investigate.ExplainReport, error) {
+	c, err := postgres.Connect(ctx, p.cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close(context.Background())
+	return postgres.ExplainTop(ctx, c, qs, n, false), nil
 }
 
 // bundleSources replays a bundle: the same interfaces, answered from the files.
@@ -96,12 +109,18 @@ func buildChecklistSources(s *Settings, f *Factory, from string) (checklist.Sour
 		if b.HasProfiles {
 			src.Profiles, src.ProfileName = bs, name
 		}
+		if s != nil && s.String("dsn") != "" { // plans come from a live database even when replaying
+			src.Database, src.DBName = pgDatabase{postgres.Config{DSN: s.String("dsn")}}, "PostgreSQL"
+		}
 		for _, c := range b.Manifest.Changes {
 			src.Changes = append(src.Changes, checklist.Change(c))
 		}
 		return src, b, nil, nil
 	}
 	var warns []string
+	if dsn := s.String("dsn"); dsn != "" {
+		src.Database, src.DBName = pgDatabase{postgres.Config{DSN: dsn}}, "PostgreSQL"
+	}
 	if ep := s.Endpoint("jaeger"); strings.TrimSpace(ep.URL) != "" {
 		if c, err := jaeger.New(ep); err != nil {
 			warns = append(warns, err.Error())
