@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -259,7 +260,10 @@ func logsRun(ctx context.Context, o *LogsOptions) error {
 	if o.Patterns {
 		return logPatternsRun(ctx, o)
 	}
-	out := o.IO.Out
+	// Buffered: a million records are a million small writes otherwise. Flushed at the end and on error.
+	bw := bufio.NewWriterSize(o.IO.Out, 64<<10)
+	defer bw.Flush()
+	out := bw
 	var write func(r *investigate.LogRecord) error
 	var jsonDoc *render.LogsJSON
 	switch o.Format {
@@ -302,7 +306,12 @@ func logsRun(ctx context.Context, o *LogsOptions) error {
 		fmt.Fprintf(o.IO.ErrOut, "dbg: stopped at --limit %d lines; narrow the query or raise --limit (0: no limit)\n", o.Query.Limit)
 	}
 	if jsonDoc != nil {
-		return jsonDoc.Close(nil)
+		if err := jsonDoc.Close(nil); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
 	}
 	if n == 0 && o.Format == render.FormatTable {
 		fmt.Fprintf(o.IO.ErrOut, "dbg: no log lines matched in %s%s\n", o.SourceName, windowNote(o.Query))

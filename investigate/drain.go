@@ -357,7 +357,7 @@ func (m *Miner) mask(tok string) string {
 // collapseParams turns runs like "<_>:<_>" or "<_>.<_>" into one <_>, so an IP:port or a dotted version
 // reads as one variable.
 func collapseParams(s string) string {
-	for _, sep := range []string{":", ".", "-", "/"} {
+	for _, sep := range []string{"::", ":", ".", "-", "/"} {
 		pair := Param + sep + Param
 		for strings.Contains(s, pair) {
 			s = strings.ReplaceAll(s, pair, Param)
