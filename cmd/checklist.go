@@ -82,7 +82,7 @@ func checklistOptions(s *Settings, f *Factory) (*ChecklistOptions, error) {
 		opts.FailOn = sev
 	}
 	from := s.String("from")
-	sources, b, warns, err := buildChecklistSources(s, f, from)
+	sources, b, warns, err := buildChecklistSources(s, f, from, strings.TrimSpace(s.String("service")))
 	if err != nil {
 		return nil, err
 	}

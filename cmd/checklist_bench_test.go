@@ -28,7 +28,7 @@ func BenchmarkChecklistBundle(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		f, _, _ := testFactory(nil)
 		f.IO.Out = io.Discard
-		src, bc, _, err := buildChecklistSources(nil, f, dir)
+		src, bc, _, err := buildChecklistSources(nil, f, dir, "")
 		if err != nil {
 			b.Fatal(err)
 		}

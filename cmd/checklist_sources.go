@@ -3,7 +3,10 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/dbgtool/dbg/checklist"
 	"github.com/dbgtool/dbg/investigate"
@@ -11,6 +14,7 @@ import (
 	"github.com/dbgtool/dbg/sources/httpx"
 	"github.com/dbgtool/dbg/sources/jaeger"
 	"github.com/dbgtool/dbg/sources/postgres"
+	"github.com/dbgtool/dbg/sources/pprof"
 	"github.com/dbgtool/dbg/sources/prometheus"
 )
 
@@ -62,6 +66,49 @@ func (p pgDatabase) ExplainQueries(ctx context.Context, qs []investigate.QuerySt
 	return postgres.ExplainTop(ctx, c, qs, n, false), nil
 }
 
+// pprofFindings samples a pprof target's heap and goroutine profiles over time and returns the leak
+// findings (the `dbg profile --samples` analysis), for the checklist's resource step.
+type pprofFindings struct {
+	src      *pprof.Source
+	service  string
+	samples  int
+	interval time.Duration
+	now      func() time.Time
+}
+
+func (p pprofFindings) ProfileFindings(ctx context.Context) ([]investigate.Finding, []string, error) {
+	kinds := []string{"heap", "goroutine"}
+	reps := make([]*investigate.ProfileReport, len(kinds))
+	errs := make([]error, len(kinds))
+	var wg sync.WaitGroup
+	for i, kind := range kinds {
+		wg.Add(1)
+		go func(i int, kind string) {
+			defer wg.Done()
+			quiet := &IOStreams{Out: io.Discard, ErrOut: io.Discard}
+			o := &ProfileOptions{IO: quiet, Kind: kind, Source: p.src, Samples: p.samples, Interval: p.interval, TopN: 10, Now: p.now}
+			reps[i] = &investigate.ProfileReport{Kind: kind, Target: p.src.BaseURL()}
+			errs[i] = profileLeaks(ctx, o, reps[i])
+		}(i, kind)
+	}
+	wg.Wait()
+	var out []investigate.Finding
+	var queries []string
+	for i, r := range reps {
+		if errs[i] != nil {
+			return out, queries, errs[i]
+		}
+		queries = append(queries, fmt.Sprintf("pprof %s %s: %d samples %s apart", kinds[i], p.src.BaseURL(), p.samples, p.interval))
+		for _, f := range r.Findings {
+			if f.Service == "" {
+				f.Service = p.service
+			}
+			out = append(out, f)
+		}
+	}
+	return out, queries, nil
+}
+
 // bundleSources replays a bundle: the same interfaces, answered from the files.
 type bundleSources struct{ b *bundle.Contents }
 
@@ -88,7 +135,7 @@ func (s bundleSources) ProfileFindings(context.Context) ([]investigate.Finding, 
 // buildChecklistSources builds the sources from a bundle (--from) or from the configured backends. A
 // backend whose configuration is wrong is reported in warnings and left out; the checklist then says
 // which steps were skipped.
-func buildChecklistSources(s *Settings, f *Factory, from string) (checklist.Sources, *bundle.Contents, []string, error) {
+func buildChecklistSources(s *Settings, f *Factory, from, service string) (checklist.Sources, *bundle.Contents, []string, error) {
 	var src checklist.Sources
 	if from != "" {
 		b, err := bundle.Open(from)
@@ -137,6 +184,20 @@ func buildChecklistSources(s *Settings, f *Factory, from string) (checklist.Sour
 			warns = append(warns, err.Error())
 		} else {
 			src.Metrics, src.MetricsName = promMetrics{p, override}, "Prometheus at "+httpx.Redact(ep.URL)
+		}
+	}
+	if ep := s.Endpoint("target"); strings.TrimSpace(ep.URL) != "" {
+		if p, err := pprof.New(ep, s.String("path-prefix")); err != nil {
+			warns = append(warns, err.Error())
+		} else {
+			samples, interval := 3, 5*time.Second
+			if n := s.Int("profile-samples"); n >= 3 {
+				samples = n
+			}
+			if d, err := s.Duration("profile-interval"); err == nil && d > 0 {
+				interval = d
+			}
+			src.Profiles, src.ProfileName = pprofFindings{p, service, samples, interval, f.Now}, "pprof at "+p.BaseURL()
 		}
 	}
 	if s.IsSet("loki-url") || s.IsSet("elasticsearch-url") || s.IsSet("victorialogs-url") {

@@ -1,0 +1,29 @@
+package cmd
+
+import (
+	"testing"
+
+	"github.com/dbgtool/dbg/checklist"
+)
+
+// TestChecklistLiveProfiles runs the checklist with only a pprof target — the real leaky program — and
+// expects a leak as the root cause, with the other steps skipped for want of their sources.
+func TestChecklistLiveProfiles(t *testing.T) {
+	target := leaky(t, nil)
+	rep, _, errOut := runChecklistJSON(t, "--service", "leaky", "--target", target, "--timeout", "60s")
+	if errOut != "" {
+		t.Logf("stderr: %s", errOut)
+	}
+	top := rep.TopRootCause()
+	if top == nil || (top.Kind != "memory_leak" && top.Kind != "goroutine_leak") || top.Service != "leaky" {
+		t.Fatalf("root cause %+v; findings %+v", top, rep.Findings)
+	}
+	if rep.Steps[2].Status == checklist.StatusFail || rep.Steps[3].Status != checklist.StatusSkipped {
+		t.Errorf("step 3 %s %q, step 4 %s", rep.Steps[2].Status, rep.Steps[2].Summary, rep.Steps[3].Status)
+	}
+	for _, s := range rep.Sources {
+		if s.Kind == "profiles" && s.Status != "ok" {
+			t.Errorf("profiles source %+v", s)
+		}
+	}
+}
