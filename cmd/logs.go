@@ -26,7 +26,7 @@ func init() { register(newCmdLogs) }
 // LogSource is what dbg reads logs through: Loki, Elasticsearch/OpenSearch, VictoriaLogs or a file.
 // Logs calls emit for each record matching q, in time order for the stores (a file keeps its own
 // order), and returns warnings about partial results. An error from emit ends the call and is returned
-// (wrapped or not). Check is what `dbg doctor` calls.
+// as it is. Check is what `dbg doctor` calls.
 type LogSource interface {
 	Logs(ctx context.Context, q investigate.LogQuery, emit func(investigate.LogRecord) error) (warnings []string, err error)
 	Check(ctx context.Context) error
@@ -365,6 +365,9 @@ func logPatternsRun(ctx context.Context, o *LogsOptions) error {
 			return nil
 		})
 		rep.Warnings = append(rep.Warnings, warns...)
+		if o.PatternLimit > 0 && *count >= o.PatternLimit {
+			capHit = true // the store stopped at the limit itself
+		}
 		if errors.Is(err, errLogLimit) {
 			return nil
 		}
