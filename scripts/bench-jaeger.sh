@@ -6,8 +6,10 @@
 #   scripts/bench-jaeger.sh [RUNS] [TRACES]
 #
 # curl is measured two ways: one curl process per trace (a shell loop), and one curl process fetching
-# every URL over a kept-alive connection (the strongest sequential baseline). Each figure is the best of
-# RUNS. Jaeger is Jaeger v2 (tools/jaeger, built into the test cache) with memory storage on loopback.
+# every URL over a kept-alive connection (the strongest sequential baseline). The commands run
+# round-robin for RUNS rounds so they share the same load; figures are medians, ratios the medians of the
+# per-round ratios. Exits non-zero unless dbg --analyze over HTTP beats curl keep-alive in the median.
+# Jaeger is Jaeger v2 (tools/jaeger, built into the test cache) with memory storage on loopback.
 #
 # Needs: go, curl, python3.
 set -euo pipefail
@@ -87,50 +89,44 @@ while read -r id; do
 done <"$work/ids.txt" >"$work/curl.cfg"
 mapfile -t ids <"$work/ids.txt"
 
-# best RUNS CMD... prints the best wall time of RUNS runs, in seconds.
-best() {
-	python3 - "$RUNS" "$@" <<'PY'
-import subprocess, sys, time
-runs, cmd = int(sys.argv[1]), sys.argv[2:]
-best = None
-for _ in range(runs):
-    t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    d = time.perf_counter() - t
-    best = d if best is None else min(best, d)
-print(f"{best:.3f}")
-PY
-}
-
 # Sanity: dbg finds all N traces.
 found=$("$work/dbg" trace --service checkout --since 1h --limit "$N" --jaeger-url "$url" -o json |
 	python3 -c 'import json,sys; print(len(json.load(sys.stdin)["traces"]))')
 [ "$found" -eq "$N" ] || { echo "bench-jaeger: dbg found $found traces, want $N" >&2; exit 1; }
 
 printf '%s\n' "${ids[@]}" | sed "s|^|$url/api/traces/|" >"$work/urls.txt"
-t_loop=$(best bash -c 'while read -r u; do curl -s -o /dev/null "$u"; done <"$1"' _ "$work/urls.txt")
-t_curl=$(best curl -s -K "$work/curl.cfg")
-t_search=$(best "$work/dbg" trace --service checkout --since 1h --limit "$N" --analyze --jaeger-url "$url" -o json)
-t_search_grpc=$(best "$work/dbg" trace --service checkout --since 1h --limit "$N" --analyze --jaeger-url "grpc://127.0.0.1:$qgrpc" -o json)
-t_ids=$(best "$work/dbg" trace "${ids[@]}" --jaeger-url "$url" -o json)
-t_ids_grpc=$(best "$work/dbg" trace "${ids[@]}" --jaeger-url "grpc://127.0.0.1:$qgrpc" -o json)
-
-python3 - "$N" "$t_loop" "$t_curl" "$t_search" "$t_search_grpc" "$t_ids" "$t_ids_grpc" <<'PY'
-import sys
-n = int(sys.argv[1])
-loop, curl, search, search_grpc, ids, ids_grpc = map(float, sys.argv[2:])
-print(f"bench-jaeger: {n} traces, best of runs, wall seconds (lower is better)")
-rows = [
-    ("curl, one process per trace, sequential", loop),
-    ("curl, one process, keep-alive, sequential", curl),
-    ("dbg trace --service --analyze (HTTP)", search),
-    ("dbg trace --service --analyze (gRPC)", search_grpc),
-    (f"dbg trace <{n} IDs> (HTTP, 8 at once, analysed)", ids),
-    (f"dbg trace <{n} IDs> (gRPC, 8 at once, analysed)", ids_grpc),
+printf '%s\n' "${ids[@]}" >"$work/args.txt"
+grpc="grpc://127.0.0.1:$qgrpc"
+# The commands run round-robin, RUNS rounds, so each sees the same load on this shared machine; each
+# figure is the median of its rounds, and each ratio the median of the per-round ratios.
+python3 - "$RUNS" "$N" "$work" "$url" "$grpc" <<'PY'
+import statistics, subprocess, sys, time
+runs, n, work, url, grpc = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+dbg = work + "/dbg"
+ids = open(work + "/args.txt").read().split()
+search = [dbg, "trace", "--service", "checkout", "--since", "1h", "--limit", str(n), "--analyze", "-o", "json", "--jaeger-url"]
+cmds = [
+    ("curl, one process per trace, sequential", ["bash", "-c", 'while read -r u; do curl -s -o /dev/null "$u"; done <"$1"', "_", work + "/urls.txt"]),
+    ("curl, one process, keep-alive, sequential", ["curl", "-s", "-K", work + "/curl.cfg"]),
+    ("dbg trace --service --analyze (HTTP)", search + [url]),
+    ("dbg trace --service --analyze (gRPC)", search + [grpc]),
+    (f"dbg trace <{n} IDs> (HTTP, 8 at once, analysed)", [dbg, "trace", *ids, "--jaeger-url", url, "-o", "json"]),
+    (f"dbg trace <{n} IDs> (gRPC, 8 at once, analysed)", [dbg, "trace", *ids, "--jaeger-url", grpc, "-o", "json"]),
 ]
-for name, t in rows:
-    print(f"  {name:<48} {t:8.3f}s  {curl / t:6.2f}x vs curl keep-alive")
-ok = search < curl and search < loop
-print("bench-jaeger: dbg --analyze is", "FASTER" if ok else "SLOWER", "than sequential curl")
-sys.exit(0 if ok else 1)
+times = {name: [] for name, _ in cmds}
+for _ in range(runs):
+    for name, cmd in cmds:
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        times[name].append(time.perf_counter() - t)
+base = cmds[1][0]
+print(f"bench-jaeger: {n} traces, {runs} rounds, median wall seconds (lower is better)")
+for name, _ in cmds:
+    ratio = statistics.median(b / t for b, t in zip(times[base], times[name]))
+    print(f"  {name:<48} {statistics.median(times[name]):8.3f}s  {ratio:6.2f}x faster than curl keep-alive")
+search_http = cmds[2][0]
+wins = sum(t < b for t, b in zip(times[search_http], times[base]))
+ratio = statistics.median(b / t for b, t in zip(times[base], times[search_http]))
+print(f"bench-jaeger: dbg --analyze over HTTP beat curl keep-alive in {wins} of {runs} rounds (median {ratio:.2f}x)")
+sys.exit(0 if ratio > 1 else 1)
 PY
