@@ -256,3 +256,33 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// FuzzDecodeFault: the admin endpoint's body is untrusted; decoding and resolving never panic, and what
+// resolves stays inside the bounds.
+func FuzzDecodeFault(f *testing.F) {
+	f.Add([]byte(`{"kind":"latency","params":{"ms":250,"route":"POST /orders"}}`), "checkout")
+	f.Add([]byte(`{"kind":"memory-leak","params":{"kb":4096,"max_mb":1024}}`), "payment")
+	f.Add([]byte(`{"kind":"deploy","params":{"version":"2.0.0","duration":"1m"}}`), "checkout")
+	f.Add([]byte(`{"kind":"traffic-spike","params":{"factor":1e308}}`), "loadgen")
+	f.Add([]byte(`{"kind":"error-rate","params":{"rate":-0}}`), "x")
+	f.Fuzz(func(t *testing.T, data []byte, service string) {
+		flt, err := DecodeFault(data)
+		if err != nil {
+			return
+		}
+		r, err := flt.Resolve(service)
+		if err != nil {
+			return
+		}
+		p := r.Params
+		if p.MS > maxFaultMS || p.KB > maxLeakKB || p.MaxMB > maxLeakMB || p.Max > maxLeakGoroutine ||
+			p.Limit > maxBulkhead || p.Factor > maxFactor || p.Rate > 1 || p.Rate < 0 || p.MS < 0 {
+			t.Fatalf("resolved out of bounds: %+v", p)
+		}
+		if p.Duration != "" {
+			if d, err := time.ParseDuration(p.Duration); err != nil || d > maxFaultDuration || d < 0 {
+				t.Fatalf("duration %q resolved", p.Duration)
+			}
+		}
+	})
+}
