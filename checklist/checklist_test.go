@@ -252,3 +252,46 @@ func TestSlowQueryPlansFromTheDatabase(t *testing.T) {
 		t.Errorf("step 4 summary %q", rep.Steps[3].Summary)
 	}
 }
+
+type fakeProber struct{ n int }
+
+func (p fakeProber) Probe(context.Context) ([]ProbeResult, error) {
+	var out []ProbeResult
+	for i := 0; i < p.n; i++ {
+		out = append(out, ProbeResult{CorrelationID: "probe-" + string(rune('a'+i)), Status: 200, LatencyMs: 650})
+	}
+	return out, nil
+}
+
+// probeTraces answers tag searches with one window trace per correlation ID.
+type probeTraces struct{ fakeTraces }
+
+func (p probeTraces) SearchTraces(ctx context.Context, q TraceQuery) ([]*investigate.Trace, error) {
+	if id := q.Tags["correlation_id"]; id != "" {
+		for _, t := range p.traces {
+			if t.Spans[0].Start.After(incidentgen.End.Add(-30 * time.Minute)) {
+				return []*investigate.Trace{t}, nil
+			}
+		}
+	}
+	return p.fakeTraces.SearchTraces(ctx, q)
+}
+
+func TestProbeTestsTheTopHypothesis(t *testing.T) {
+	old := probeWait
+	probeWait = 0
+	defer func() { probeWait = old }()
+	inv := newInv(Sources{Traces: fakeTraces{}, Prober: fakeProber{3}})
+	inv.Sources.Traces = probeTraces{inv.Sources.Traces.(fakeTraces)}
+	rep := Run(context.Background(), inv, nil)
+	pr, ok := rep.Steps[6].Details["probe"].(*ProbeReport)
+	if !ok || len(pr.Requests) != 3 || len(pr.Traces) != 3 {
+		t.Fatalf("probe report %+v", rep.Steps[6].Details["probe"])
+	}
+	if !strings.Contains(pr.Verdict, "3 of 3 probe traces go through fraud-check POST /score") {
+		t.Errorf("verdict %q", pr.Verdict)
+	}
+	if !strings.Contains(rep.Steps[6].Summary, "probe:") {
+		t.Errorf("step 7 summary %q", rep.Steps[6].Summary)
+	}
+}

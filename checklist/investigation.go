@@ -20,6 +20,8 @@ type TraceQuery struct {
 	MinDuration time.Duration
 	Errors      bool
 	Limit       int
+	// Tags match span attributes exactly (the probe's correlation ID).
+	Tags map[string]string
 }
 
 // TraceSource finds traces (Jaeger, a bundle). It must honour ctx and return an error it names itself.
@@ -71,6 +73,7 @@ type Sources struct {
 	ProfileName string
 	Database    Database
 	DBName      string
+	Prober      Prober
 	Changes     []Change
 }
 

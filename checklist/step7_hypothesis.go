@@ -49,6 +49,16 @@ func (hypothesisStep) Run(ctx context.Context, inv *Investigation, prior map[int
 		}
 		res.Summary = strings.Join(parts, "; ")
 	}
+	if inv.Sources.Prober != nil {
+		var first *investigate.Finding
+		if len(top) > 0 {
+			first = &top[0]
+		}
+		pr, queries := runProbe(ctx, inv, first)
+		res.Queries = append(res.Queries, queries...)
+		res.Details["probe"] = pr
+		res.Summary += "; probe: " + pr.Verdict
+	}
 	if len(top) > 0 && top[0].Severity.Rank() >= investigate.SeverityLow.Rank() {
 		res.Status = StatusOK
 	}

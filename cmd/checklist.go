@@ -12,6 +12,7 @@ import (
 	"github.com/dbgtool/dbg/checklist"
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/render"
+	"github.com/dbgtool/dbg/sources/httpx"
 )
 
 func init() { register(newCmdChecklist) }
@@ -63,6 +64,8 @@ A source that is missing or failing never aborts the report: its steps say "skip
 	fl.String("postmortem", "", "write a postmortem draft (markdown) to this file")
 	fl.String("fail-on", "", "exit 3 when a cause at or above this severity is found (critical, high, medium, low)")
 	fl.Int("trace-limit", 200, "traces sampled per query")
+	fl.String("probe", "", "send a few GET requests to this URL with fresh X-Correlation-IDs and test the top hypothesis on their traces and logs")
+	fl.Int("probe-count", 5, "requests --probe sends")
 	fl.String("dsn", "", "PostgreSQL to read the plans of slow statements from (EXPLAIN only; also dsn in the config)")
 	return c
 }
@@ -106,6 +109,16 @@ func checklistOptions(s *Settings, f *Factory) (*ChecklistOptions, error) {
 	}
 	if inv.Service == "" {
 		return nil, usageErrorf("dbg checklist: --service is required (the service to investigate)")
+	}
+	if u := s.String("probe"); u != "" {
+		if b != nil {
+			return nil, usageErrorf("--probe sends live requests; it cannot be combined with --from")
+		}
+		ep := httpx.Endpoint{Name: "probe target", Flag: "--probe", URL: u, Timeout: s.Timeout()}
+		if _, err := httpx.New(ep); err != nil {
+			return nil, &UsageError{Err: err}
+		}
+		inv.Sources.Prober = httpProber{ep: ep, count: max(1, s.Int("probe-count"))}
 	}
 	if p := s.String("changes"); p != "" {
 		changes, err := readChanges(p)

@@ -23,7 +23,7 @@ import (
 type jaegerTraces struct{ c *jaeger.Client }
 
 func (j jaegerTraces) SearchTraces(ctx context.Context, q checklist.TraceQuery) ([]*investigate.Trace, error) {
-	return j.c.Search(ctx, jaeger.Query{Service: q.Service, Start: q.Start, End: q.End, MinDuration: q.MinDuration, Errors: q.Errors, Limit: q.Limit})
+	return j.c.Search(ctx, jaeger.Query{Service: q.Service, Start: q.Start, End: q.End, MinDuration: q.MinDuration, Errors: q.Errors, Limit: q.Limit, Tags: q.Tags})
 }
 
 type promMetrics struct {
@@ -113,6 +113,9 @@ func (p pprofFindings) ProfileFindings(ctx context.Context) ([]investigate.Findi
 type bundleSources struct{ b *bundle.Contents }
 
 func (s bundleSources) SearchTraces(_ context.Context, q checklist.TraceQuery) ([]*investigate.Trace, error) {
+	if len(q.Tags) > 0 {
+		return nil, nil // a bundle holds no probe traces
+	}
 	return s.b.SearchTraces(q.Service, q.Start, q.End, q.Errors, q.Limit), nil
 }
 
