@@ -174,7 +174,7 @@ func (g *grpcBackend) retryable(err error) bool {
 	}
 	switch status.Code(err) {
 	case codes.Unavailable:
-		return !refused(err)
+		return !refused(err) && !tlsFailure(status.Convert(err).Message())
 	case codes.ResourceExhausted:
 		return !strings.Contains(status.Convert(err).Message(), "larger than max")
 	case codes.Aborted:
@@ -188,6 +188,11 @@ func refused(err error) bool {
 }
 
 var errRefused = errors.New("connection refused")
+
+// tlsFailure says a connection failed in the TLS handshake: retrying will not help.
+func tlsFailure(msg string) bool {
+	return strings.Contains(msg, "certificate") || strings.Contains(msg, "tls:") || strings.Contains(msg, "handshake")
+}
 
 // explain turns a gRPC failure into one line naming the URL and what to check. Messages from the server
 // are kept; credentials never reach them (they travel as metadata, which errors do not carry).
@@ -209,7 +214,7 @@ func (g *grpcBackend) explain(what string, err error, parent context.Context) er
 		return fmt.Errorf("%s: %s: %s (check the token or username/password in the config or DBG_* environment)", at, st.Code(), st.Message())
 	case st.Code() == codes.Unavailable:
 		msg := st.Message()
-		if strings.Contains(msg, "certificate") || strings.Contains(msg, "tls:") || strings.Contains(msg, "handshake") {
+		if tlsFailure(msg) {
 			return fmt.Errorf("%s: TLS failed (%s); set the CA file in the config, or use grpc:// if the port is plaintext", at, msg)
 		}
 		return fmt.Errorf("%s: unavailable (%s); is --jaeger-url the gRPC query port (16685)?", at, msg)

@@ -2,7 +2,12 @@ package jaeger
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/pem"
 	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +16,7 @@ import (
 	api "github.com/jaegertracing/jaeger-idl/proto-gen/api_v2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -165,5 +171,47 @@ func TestGRPCTooLarge(t *testing.T) {
 	_, err := c.Trace(context.Background(), checkoutID)
 	if err == nil || !strings.Contains(err.Error(), "larger than the size limit") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestGRPCS checks grpcs://: an unknown CA is one clear line, the CA file makes it work, and basic auth
+// travels over the TLS connection.
+func TestGRPCS(t *testing.T) {
+	ts := httptest.NewUnstartedServer(nil) // only for its self-signed certificate
+	ts.StartTLS()
+	cert, leaf := ts.TLS.Certificates[0], ts.Certificate()
+	ts.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("ops:pw-TLS-secret"))
+	f := &fakeQuery{wantAuth: basic, gotAuth: make(chan string, 16), spans: modelSpans(t)}
+	srv := grpc.NewServer(grpc.ForceServerCodec(gogoCodec{}), grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
+	api.RegisterQueryServiceServer(srv, f)
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	// The certificate names 127.0.0.1 and example.com.
+	u := "grpcs://" + ln.Addr().String()
+
+	untrusted, _ := newTestClient(t, httpx.Endpoint{URL: u, Username: "ops", Password: "pw-TLS-secret", Timeout: 5 * time.Second})
+	_, err = untrusted.Trace(context.Background(), checkoutID)
+	if err == nil || !strings.Contains(err.Error(), "TLS") || !strings.Contains(err.Error(), "CA file") || strings.Contains(err.Error(), "pw-TLS-secret") {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+	trusted, _ := newTestClient(t, httpx.Endpoint{URL: u, Username: "ops", Password: "pw-TLS-secret", CAFile: caFile})
+	if tr, err := trusted.Trace(context.Background(), checkoutID); err != nil || len(tr.Spans) != 2 {
+		t.Fatalf("with the CA file: %v", err)
+	}
+	skip, _ := newTestClient(t, httpx.Endpoint{URL: u, Username: "ops", Password: "pw-TLS-secret", InsecureSkipVerify: true})
+	if _, err := skip.Trace(context.Background(), checkoutID); err != nil {
+		t.Fatalf("insecure-skip-verify: %v", err)
+	}
+	if _, err := New(httpx.Endpoint{URL: u, CAFile: filepath.Join(t.TempDir(), "missing.pem")}); err == nil || !strings.Contains(err.Error(), "CA file") {
+		t.Fatalf("missing CA file: %v", err)
 	}
 }
