@@ -85,6 +85,21 @@ type htmlStep struct {
 	Queries                []string
 	FindingCount           int
 	FindingsWord, QueryWrd string
+	Facts                  []htmlKV     // scalar details: "window_traces: 120"
+	Tables                 []htmlDetail // list details: latency attribution, dependency edges, log patterns
+}
+
+// htmlDetail is one of a step's detail lists as a table.
+type htmlDetail struct {
+	Name    string
+	Columns []string
+	Rows    [][]htmlCellValue
+	More    int // rows not shown
+}
+
+type htmlCellValue struct {
+	Text string
+	Num  bool // right-aligned
 }
 
 type htmlVerification struct {
@@ -119,7 +134,7 @@ func newHTMLPage(rep *checklist.Report) *htmlPage {
 			p.Top = append(p.Top, hf)
 		}
 	}
-	p.Waterfall = newHTMLWaterfall(rep.Exemplar)
+	p.Waterfall = newHTMLWaterfall(rep.Exemplar, rep.TopRootCause())
 	for _, s := range rep.Steps {
 		hs := htmlStep{Number: s.Number, Name: Clean(s.Name), Status: string(s.Status), Summary: Clean(s.Summary),
 			Duration: fmt.Sprintf("%.0f ms", s.DurationMs), FindingCount: len(s.Findings)}
@@ -128,6 +143,7 @@ func newHTMLPage(rep *checklist.Report) *htmlPage {
 		for _, q := range s.Queries {
 			hs.Queries = append(hs.Queries, Clean(q))
 		}
+		hs.Facts, hs.Tables = htmlDetails(s.Details)
 		p.Steps = append(p.Steps, hs)
 		if s.Number == 3 {
 			if t, ok := hotspotTables(s.Details["tables"]); ok {
@@ -237,6 +253,7 @@ type htmlWaterfall struct {
 	Spans             []htmlWFSpan
 	Ticks             []htmlWFTick
 	Truncated         int
+	Suspects          int // spans of the top root-cause hypothesis
 	AxisY, GridBottom string
 	LabelX            string
 }
@@ -248,11 +265,12 @@ type htmlWFSpan struct {
 	LabelX, TextY          string // label position (indented by depth)
 	DurX, DurAnchor        string
 	RowY                   string // the row stripe
+	Odd, Suspect           bool
 }
 
 type htmlWFTick struct{ X, Label string }
 
-func newHTMLWaterfall(ex *checklist.Exemplar) *htmlWaterfall {
+func newHTMLWaterfall(ex *checklist.Exemplar, suspect *investigate.Finding) *htmlWaterfall {
 	if ex == nil || len(ex.Spans) == 0 {
 		return nil
 	}
@@ -282,10 +300,15 @@ func newHTMLWaterfall(ex *checklist.Exemplar) *htmlWaterfall {
 		if s.Error {
 			class += " error"
 		}
+		isSuspect := suspect != nil && s.Service == suspect.Service && s.Operation == suspect.Operation
+		if isSuspect {
+			class += " suspect"
+			wf.Suspects++
+		}
 		depth := min(max(s.Depth, 0), 20)
 		name := Clean(s.Service) + ": " + Clean(s.Operation)
 		maxChars := max(8, 52-2*depth)
-		span := htmlWFSpan{Class: class, Label: Truncate(name, maxChars), Duration: htmlMs(dur),
+		span := htmlWFSpan{Class: class, Odd: i%2 == 1, Suspect: isSuspect, Label: Truncate(name, maxChars), Duration: htmlMs(dur),
 			X: f1(x), Y: f1(y + 4), W: f1(w), H: f1(wfRow - 8), RowY: f1(y),
 			LabelX: f1(6 + wfIndent*float64(depth)), TextY: f1(y + 14)}
 		title := fmt.Sprintf("%s\n%s at +%s", name, htmlMs(dur), htmlMs(start))
@@ -294,6 +317,9 @@ func newHTMLWaterfall(ex *checklist.Exemplar) *htmlWaterfall {
 		}
 		if s.Error {
 			title += "\nerror"
+		}
+		if isSuspect {
+			title += "\nthe top root-cause hypothesis"
 		}
 		span.Title = title + "\nspan " + Clean(s.SpanID)
 		if x+w+wfRight-4 <= wfWidth {
@@ -496,4 +522,119 @@ func newHTMLSpark(values []float64) *htmlSpark {
 	}
 	sp.Path = b.String()
 	return sp
+}
+
+// --- step details -------------------------------------------------------------------------------
+
+// Details shown elsewhere on the page (or in the step's summary) are not repeated under the step.
+var htmlDetailsShownElsewhere = map[string]bool{"tables": true, "timeline": true, "verification": true, "ranked": true, "recommendations": true}
+
+const (
+	maxDetailRows = 12
+	maxDetailCell = 120
+)
+
+// htmlDetails lays out a step's details without knowing their types: through JSON, so the in-process
+// values and a report read back from JSON look the same. Lists become tables whose columns keep the
+// field order of the first row; scalars become facts. Keys are sorted, so the page is deterministic.
+func htmlDetails(details map[string]any) (facts []htmlKV, tables []htmlDetail) {
+	for _, k := range sortedKeys(details) {
+		if htmlDetailsShownElsewhere[k] {
+			continue
+		}
+		raw, err := json.Marshal(details[k])
+		if err != nil {
+			continue
+		}
+		var list []json.RawMessage
+		if json.Unmarshal(raw, &list) != nil {
+			var obj map[string]any
+			if json.Unmarshal(raw, &obj) == nil {
+				continue // a nested object has no good place on the page
+			}
+			facts = append(facts, htmlKV{Clean(k), Truncate(Clean(htmlCell(raw)), maxDetailCell)})
+			continue
+		}
+		if len(list) == 0 {
+			continue
+		}
+		d := htmlDetail{Name: Clean(strings.ReplaceAll(k, "_", " ")), More: max(0, len(list)-maxDetailRows)}
+		cols := objectKeys(list[0])
+		if cols == nil { // a list of scalars
+			d.Columns = []string{"value"}
+		}
+		for _, c := range cols {
+			d.Columns = append(d.Columns, Clean(strings.ReplaceAll(c, "_", " ")))
+		}
+		cell := func(raw json.RawMessage) htmlCellValue {
+			var n float64
+			return htmlCellValue{Text: Truncate(Clean(htmlCell(raw)), maxDetailCell), Num: json.Unmarshal(raw, &n) == nil}
+		}
+		for _, item := range list[:min(len(list), maxDetailRows)] {
+			var row []htmlCellValue
+			if cols == nil {
+				row = []htmlCellValue{cell(item)}
+			} else {
+				var obj map[string]json.RawMessage
+				_ = json.Unmarshal(item, &obj)
+				for _, c := range cols {
+					row = append(row, cell(obj[c]))
+				}
+			}
+			d.Rows = append(d.Rows, row)
+		}
+		tables = append(tables, d)
+	}
+	return facts, tables
+}
+
+// objectKeys returns the keys of a JSON object in the order they appear, nil when raw is not an object.
+func objectKeys(raw json.RawMessage) []string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var keys []string
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return keys
+		}
+		k, _ := t.(string)
+		keys = append(keys, k)
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return keys
+		}
+	}
+	return keys
+}
+
+// htmlCell shows a JSON value: strings without quotes, numbers as JSON writes them, lists and objects
+// as compact JSON.
+func htmlCell(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var str string
+	if json.Unmarshal(raw, &str) == nil {
+		return str
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) == nil {
+		// Two short items, or one (a trace ID, cut short), then how many more.
+		var parts []string
+		for i, item := range list[:min(len(list), 2)] {
+			c := Truncate(htmlCell(item), 16)
+			if i > 0 && len(parts[0])+len(c) > 24 {
+				break
+			}
+			parts = append(parts, c)
+		}
+		if n := len(list) - len(parts); n > 0 {
+			parts = append(parts, fmt.Sprintf("+%d more", n))
+		}
+		return strings.Join(parts, ", ")
+	}
+	return string(raw)
 }

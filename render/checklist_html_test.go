@@ -158,17 +158,17 @@ func TestHTMLSparkline(t *testing.T) {
 func TestHTMLWaterfallGeometry(t *testing.T) {
 	ex := &checklist.Exemplar{TraceID: "t", DurationMs: 200, Spans: []checklist.ExemplarSpan{
 		{SpanID: "a", DurationMs: 200, OnPath: true},
-		{SpanID: "b", Depth: 1, StartMs: 100, DurationMs: 100, Error: true},
+		{SpanID: "b", Depth: 1, StartMs: 100, DurationMs: 100, Error: true, Service: "s", Operation: "slow"},
 		{SpanID: "c", Depth: 2, StartMs: 150, DurationMs: 0},
 		{SpanID: "d", Depth: 1, StartMs: math.NaN(), DurationMs: math.Inf(1)},
 	}}
-	wf := newHTMLWaterfall(ex)
+	wf := newHTMLWaterfall(ex, &investigate.Finding{Service: "s", Operation: "slow"})
 	barW := wfWidth - wfLabel - wfRight
 	checks := []struct {
 		got, want string
 	}{
 		{wf.Spans[0].X, f1(wfLabel)}, {wf.Spans[0].W, f1(barW)}, {wf.Spans[0].Class, "span on-path"},
-		{wf.Spans[1].X, f1(wfLabel + barW/2)}, {wf.Spans[1].W, f1(barW / 2)}, {wf.Spans[1].Class, "span error"},
+		{wf.Spans[1].X, f1(wfLabel + barW/2)}, {wf.Spans[1].W, f1(barW / 2)}, {wf.Spans[1].Class, "span error suspect"},
 		{wf.Spans[2].W, "1.5"}, // zero-length spans stay visible
 		{wf.Spans[1].LabelX, f1(6 + wfIndent)}, {wf.Spans[2].LabelX, f1(6 + 2*wfIndent)},
 		{wf.Spans[3].X, f1(wfLabel)}, {wf.Spans[3].W, "1.5"}, // garbage numbers do not break the SVG
@@ -178,7 +178,7 @@ func TestHTMLWaterfallGeometry(t *testing.T) {
 			t.Errorf("check %d: got %q, want %q", i, c.got, c.want)
 		}
 	}
-	if newHTMLWaterfall(nil) != nil || newHTMLWaterfall(&checklist.Exemplar{}) != nil {
+	if newHTMLWaterfall(nil, nil) != nil || newHTMLWaterfall(&checklist.Exemplar{}, nil) != nil {
 		t.Error("no exemplar should give no waterfall")
 	}
 	if len(wf.Ticks) < 3 || wf.Ticks[0].Label != "0ms" {
