@@ -189,15 +189,18 @@ func leaky(t *testing.T, env []string, args ...string) string {
 	return ""
 }
 
+// profileJSON runs dbg profile with JSON output. It reports failures with t.Errorf, so it may run on
+// goroutines other than the test's.
 func profileJSON(t *testing.T, args ...string) investigate.ProfileReport {
 	t.Helper()
 	code, out, errOut := runDbg(t, nil, append([]string{"profile", "-o", "json"}, args...)...)
-	if code != 0 {
-		t.Fatalf("dbg profile %s: exit %d: %s", strings.Join(args, " "), code, errOut)
-	}
 	var rep investigate.ProfileReport
+	if code != 0 {
+		t.Errorf("dbg profile %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		return rep
+	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("%v: %s", err, out)
+		t.Errorf("%v: %s", err, out)
 	}
 	return rep
 }
@@ -317,7 +320,28 @@ func TestProfileGoroutineLeakProfile(t *testing.T) {
 	target := leaky(t, []string{"GOEXPERIMENT=goroutineleakprofile"}, "-cpu=false")
 	time.Sleep(time.Second)
 	rep := profileJSON(t, "goroutine", "--target", target)
+	if t.Failed() {
+		return
+	}
 	if len(rep.Findings) == 0 || rep.Findings[0].Evidence["function"] != "main.leakGoroutines.func1" || rep.Findings[0].Evidence["leaked"] == nil {
 		t.Errorf("findings %+v", rep.Findings)
+	}
+}
+
+func TestProfileProgressOnlyOnTTY(t *testing.T) {
+	for _, tty := range []bool{false, true} {
+		io, _, _, errOut := TestStreams()
+		io.ErrTTY = tty
+		p := newProfileProgress(io, "heap", 4)
+		p.fetching(0)
+		p.wait(time.Second, 2)
+		p.done()
+		got := errOut.String()
+		if !tty && got != "" {
+			t.Errorf("progress on a pipe: %q", got)
+		}
+		if tty && (!strings.Contains(got, "heap [==========          ] 2/4 next in 1s") || !strings.HasSuffix(got, "\r\x1b[K")) {
+			t.Errorf("progress on a terminal: %q", got)
+		}
 	}
 }

@@ -401,3 +401,25 @@ func Save(dir string, r *Raw) (string, error) {
 	}
 	return path, nil
 }
+
+// Check asks the target for its pprof index page (what `dbg doctor` calls): it must answer, and the answer
+// must be net/http/pprof's list of profiles rather than some other page.
+func (s *Source) Check(ctx context.Context) error {
+	c, err := s.client(0)
+	if err != nil {
+		return err
+	}
+	path := s.prefix + "/"
+	body, err := c.Do(ctx, httpx.Request{Path: path})
+	if err != nil {
+		var se *httpx.StatusError
+		if errors.As(err, &se) && se.Code == 404 {
+			return fmt.Errorf("%w: pprof index at %s: HTTP 404; does the service import net/http/pprof, and is the path prefix (--path-prefix, now %s) right?", ErrNotFound, httpx.Redact(c.URL(path, nil)), s.prefix)
+		}
+		return err
+	}
+	if !bytes.Contains(body, []byte("goroutine")) || !bytes.Contains(body, []byte("heap")) {
+		return fmt.Errorf("%s does not list Go profiles (it starts with %q); is --target a Go service's net/http/pprof base URL?", httpx.Redact(c.URL(path, nil)), start(body))
+	}
+	return nil
+}

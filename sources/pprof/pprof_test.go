@@ -279,3 +279,27 @@ func FuzzParseGoroutineDump(f *testing.F) {
 		investigate.TopFunctions(p, investigate.TopOptions{})
 	})
 }
+
+func TestCheck(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte(`<html><a href="goroutine?debug=1">goroutine</a><a href="heap?debug=1">heap</a></html>`))
+	})
+	mux.HandleFunc("/other/", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("<html>Grafana</html>")) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, c := range []struct{ prefix, want string }{
+		{"", ""},
+		{"/other", "does not list Go profiles"},
+		{"/missing", "HTTP 404"},
+	} {
+		src, err := New(httpx.Endpoint{URL: srv.URL}, c.prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = src.Check(context.Background())
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("prefix %q: %v, want %q", c.prefix, err, c.want)
+		}
+	}
+}
