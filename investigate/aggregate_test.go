@@ -1,6 +1,8 @@
 package investigate_test
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +103,24 @@ func TestAggregateEmptyAndSummaries(t *testing.T) {
 	}
 	if ss[1].DurationMs != 590 || ss[0].Start.IsZero() || ss[0].Start.Sub(tracegen.Epoch) != time.Duration(0) {
 		t.Errorf("summary figures: %+v", ss[1])
+	}
+}
+
+// BenchmarkAnalyzeAndAggregate is the CPU side of `dbg trace --service S --analyze` over 1,000 traces of
+// the bundled checkout shape (35 spans each).
+func BenchmarkAnalyzeAndAggregate(b *testing.B) {
+	traces := make([]*investigate.Trace, 1000)
+	for i := range traces {
+		traces[i] = withID(strings.Repeat("0", 28)+strconv.FormatInt(int64(0x1000+i), 16), i%4 == 0)
+	}
+	opts := investigate.DefaultTraceOptions()
+	for b.Loop() {
+		reps := make([]*investigate.TraceReport, len(traces))
+		for i, tr := range traces {
+			reps[i] = investigate.AnalyzeTrace(tr, opts)
+		}
+		if agg := investigate.AggregateReports(reps, investigate.AggregateOptions{}); agg.TraceCount != 1000 {
+			b.Fatal(agg.TraceCount)
+		}
 	}
 }
