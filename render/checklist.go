@@ -69,6 +69,10 @@ func checklistText(w io.Writer, rep *checklist.Report, md bool, o Options) error
 		section("Evidence for the top hypotheses")
 		Evidence(w, top, md, o)
 	}
+	if tables, ok := stepDetail[investigate.HotspotTables](rep, 3, "tables"); ok && (len(tables.Latency.Rows) > 0 || len(tables.Errors.Rows) > 0) {
+		section("Golden signals")
+		goldenSignals(w, tables, md)
+	}
 	section("Checklist")
 	for _, s := range rep.Steps {
 		mark := statusMark[s.Status]
@@ -182,4 +186,40 @@ func Postmortem(w io.Writer, rep *checklist.Report) error {
 	}
 	p("- [ ] Verify the fix: `dbg checklist --service %s --verify REPORT.json`\n", Clean(rep.Service))
 	return nil
+}
+
+// stepDetail returns a step's detail value of type T, when the report was built in this process.
+func stepDetail[T any](rep *checklist.Report, step int, key string) (T, bool) {
+	var zero T
+	if step < 1 || step > len(rep.Steps) || rep.Steps[step-1].Details == nil {
+		return zero, false
+	}
+	v, ok := rep.Steps[step-1].Details[key].(T)
+	return v, ok
+}
+
+// goldenSignals prints the top latency and error rows with their sparklines over the window.
+func goldenSignals(w io.Writer, t investigate.HotspotTables, md bool) {
+	rows := [][]string{}
+	for i, r := range t.Latency.Rows {
+		if i == 5 {
+			break
+		}
+		op := Clean(r.Operation)
+		if md {
+			op = mdCell(op)
+		}
+		rows = append(rows, []string{"latency p99", Clean(r.Service), op, fmt.Sprintf("%.0fms", r.P99Ms), fmt.Sprintf("%.0fms", r.BaselineP99Ms), fmt.Sprintf("%.1fx", r.Ratio), Sparkline(r.Sparkline)})
+	}
+	for i, r := range t.Errors.Rows {
+		if i == 5 || r.ErrorRatio == 0 {
+			break
+		}
+		op := Clean(r.Operation)
+		if md {
+			op = mdCell(op)
+		}
+		rows = append(rows, []string{"error ratio", Clean(r.Service), op, fmt.Sprintf("%.1f%%", r.ErrorRatio*100), fmt.Sprintf("%.1f%%", r.BaselineErrorRatio*100), "", Sparkline(r.Sparkline)})
+	}
+	_ = table(w, md, []string{"SIGNAL", "SERVICE", "ENDPOINT", "NOW", "BASELINE", "RATIO", "WINDOW"}, rows)
 }
