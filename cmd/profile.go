@@ -170,9 +170,7 @@ func profileOptions(s *Settings, f *Factory, kind string) (*ProfileOptions, time
 	timeout := s.Timeout()
 	switch {
 	case o.File != "":
-		if ep.URL != "" {
-			return nil, 0, usageErrorf("dbg profile: give --target or --file, not both")
-		}
+		// --file wins over a target from the config or environment: reading a file needs no network.
 	case ep.URL == "":
 		return nil, 0, usageErrorf("dbg profile %s: no profile source; set --target http://host:6060 (or DBG_TARGET) or use --file", kind)
 	default:
@@ -289,7 +287,23 @@ func profileOnce(ctx context.Context, o *ProfileOptions, rep *investigate.Profil
 		rep.Findings, rep.Warnings = confirmedLeaks(ctx, o, rep, nil)
 	}
 	rep.Top = capProfileTop(top, o.TopN)
+	if total == 0 && o.DiffBase == "" && o.Focus == nil {
+		rep.Warnings = append(rep.Warnings, emptyProfileHint(o.Kind))
+	}
 	return nil
+}
+
+// emptyProfileHint says why a profile may hold no samples.
+func emptyProfileHint(kind string) string {
+	switch kind {
+	case "mutex":
+		return "the mutex profile is empty: the service records it only after runtime.SetMutexProfileFraction(n > 0)"
+	case "block":
+		return "the block profile is empty: the service records it only after runtime.SetBlockProfileRate(n > 0)"
+	case "cpu":
+		return "no CPU samples: the service was idle during the capture; capture longer (--seconds) or under load"
+	}
+	return "the profile holds no samples"
 }
 
 func capProfileTop(top []investigate.TopEntry, n int) []investigate.TopEntry {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/pprof/profile"
+
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/sources/pprof"
 )
@@ -343,5 +345,54 @@ func TestProfileProgressOnlyOnTTY(t *testing.T) {
 		if tty && (!strings.Contains(got, "heap [==========          ] 2/4 next in 1s") || !strings.HasSuffix(got, "\r\x1b[K")) {
 			t.Errorf("progress on a terminal: %q", got)
 		}
+	}
+}
+
+func TestProfileDiffBaseURLAndEmptyHint(t *testing.T) {
+	heap, err := os.ReadFile(profileFixture("heap.pb.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var auth string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = r.Header.Get("Authorization")
+		w.Write(heap)
+	}))
+	defer srv.Close()
+	code, out, errOut := runDbg(t, map[string]string{"DBG_TARGET_TOKEN": "tok"}, "profile", "heap", "--file", profileFixture("heap-later.pb.gz"),
+		"--diff-base", srv.URL+"/debug/pprof/heap", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep investigate.ProfileReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rep.DiffBase, srv.URL) || len(rep.Top) == 0 || rep.Top[0].Function != "main.leakHeap" || rep.Top[0].Flat <= 0 {
+		t.Errorf("diff against a URL: base %q top %+v", rep.DiffBase, rep.Top)
+	}
+	if auth != "Bearer tok" {
+		t.Errorf("the base URL was fetched without the target's auth: %q", auth)
+	}
+	// The same profile as its own base: nothing changed.
+	code, out, _ = runDbg(t, nil, "profile", "heap", "--file", profileFixture("heap.pb.gz"), "--diff-base", profileFixture("heap.pb.gz"))
+	if code != 0 || !strings.Contains(out, "No samples.") {
+		t.Errorf("self-diff: exit %d\n%s", code, out)
+	}
+	// A mutex profile of a service that never enabled it says how to enable it.
+	empty := t.TempDir() + "/mutex.pb"
+	p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "contentions", Unit: "count"}, {Type: "delay", Unit: "nanoseconds"}},
+		PeriodType: &profile.ValueType{Type: "contentions", Unit: "count"}, Period: 1}
+	f, err := os.Create(empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Write(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	code, out, errOut = runDbg(t, nil, "profile", "mutex", "--file", empty)
+	if code != 0 || !strings.Contains(out, "runtime.SetMutexProfileFraction") {
+		t.Errorf("empty mutex profile: exit %d %s\n%s", code, errOut, out)
 	}
 }
