@@ -58,6 +58,7 @@ type htmlPage struct {
 	Verification        *htmlVerification
 	Sources             []htmlSource
 	RootCause, Symptoms int
+	Counts              struct{ Findings, RootCause, Symptoms string }
 }
 
 type htmlFinding struct {
@@ -134,6 +135,9 @@ func newHTMLPage(rep *checklist.Report) *htmlPage {
 			p.Top = append(p.Top, hf)
 		}
 	}
+	p.Counts.Findings = fmt.Sprintf("%d %s", len(p.Findings), plural(len(p.Findings), "hypothesis", "hypotheses"))
+	p.Counts.RootCause = fmt.Sprintf("%d %s", p.RootCause, plural(p.RootCause, "root cause", "root causes"))
+	p.Counts.Symptoms = fmt.Sprintf("%d %s", p.Symptoms, plural(p.Symptoms, "symptom", "symptoms"))
 	p.Waterfall = newHTMLWaterfall(rep.Exemplar, rep.TopRootCause())
 	for _, s := range rep.Steps {
 		hs := htmlStep{Number: s.Number, Name: Clean(s.Name), Status: string(s.Status), Summary: Clean(s.Summary),

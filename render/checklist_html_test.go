@@ -84,8 +84,11 @@ func TestChecklistHTMLEscapesHostileStrings(t *testing.T) {
 	if got := strings.Count(out, `<rect class="span`); got != 2 {
 		t.Errorf("%d span rects, want 2", got)
 	}
-	if !strings.Contains(out, `class="span on-path error"`) || !strings.Contains(out, `<svg class="spark"`) {
-		t.Error("error span or sparkline missing")
+	for _, want := range []string{`class="span on-path error"`, `<svg class="spark"`, `id="verification"`, "1 resolved, 1 persisting, 0 new",
+		`id="root-cause"`, `<tr class="finding tier-symptom"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("page lacks %s", want)
+		}
 	}
 }
 
