@@ -396,3 +396,39 @@ func TestProfileDiffBaseURLAndEmptyHint(t *testing.T) {
 		t.Errorf("empty mutex profile: exit %d %s\n%s", code, errOut, out)
 	}
 }
+
+// A target (or proxy) that refuses the debug=2 dump: goroutine sampling falls back to the binary profile
+// and says what it cannot know.
+func TestProfileGoroutineFallback(t *testing.T) {
+	gp, err := os.ReadFile(profileFixture("goroutine.pb.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		queries = append(queries, r.URL.Path+"?"+r.URL.RawQuery)
+		mu.Unlock()
+		switch {
+		case r.URL.Path != "/debug/pprof/goroutine":
+			http.NotFound(w, r)
+		case r.URL.Query().Get("debug") == "2":
+			http.Error(w, "debug output disabled", http.StatusForbidden)
+		default:
+			w.Write(gp)
+		}
+	}))
+	defer srv.Close()
+	rep := profileJSON(t, "goroutine", "--target", srv.URL, "--samples", "3", "--interval", "50ms")
+	if t.Failed() {
+		return
+	}
+	if rep.Samples != 3 || len(rep.Findings) != 0 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "no debug=2 goroutine dump") || !strings.Contains(rep.Warnings[0], "HTTP 403") {
+		t.Errorf("samples %d findings %d warnings %q", rep.Samples, len(rep.Findings), rep.Warnings)
+	}
+	want := "/debug/pprof/goroutine?debug=2 /debug/pprof/goroutine? /debug/pprof/goroutine? /debug/pprof/goroutine?"
+	if got := strings.Join(queries, " "); got != want {
+		t.Errorf("requests %s, want %s", got, want)
+	}
+}
