@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"github.com/dbgtool/dbg/checklist"
 	"github.com/dbgtool/dbg/investigate"
 )
@@ -192,4 +194,53 @@ func TestHTMLWaterfallGeometry(t *testing.T) {
 			t.Errorf("tick x %q", tick.X)
 		}
 	}
+}
+
+// FuzzChecklistHTML: whatever a service names its spans, operations and findings, the page has no
+// markup of its own making: no script element, no event-handler attribute, no terminal escape.
+func FuzzChecklistHTML(f *testing.F) {
+	for _, s := range []string{hostile, `"><img src=x onerror=alert(1)>`, "</title><script>x</script>", "\xff\xfe", "a\u202eb", "javascript:alert(1)", "{{.}}"} {
+		f.Add(s, s, s)
+	}
+	f.Fuzz(func(t *testing.T, service, operation, text string) {
+		rep := hostileReport()
+		rep.Service, rep.Answer = service, text
+		rep.Findings[0].Service, rep.Findings[0].Operation, rep.Findings[0].Title = service, operation, text
+		rep.Findings[0].Evidence = map[string]any{text: operation}
+		rep.Findings[0].Links = []string{text}
+		rep.Exemplar.Spans[1].Service, rep.Exemplar.Spans[1].Operation = service, operation
+		rep.Steps[4].Summary, rep.Steps[4].Details = text, map[string]any{"patterns": []map[string]any{{"template": text, "service": service}}}
+		rep.Timeline[0].What = text
+		var b bytes.Buffer
+		if err := ChecklistHTML(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if strings.Contains(out, "\x1b") {
+			t.Fatal("page contains a terminal escape")
+		}
+		// What a browser's tokenizer sees: only the page's own elements and attributes.
+		z := html.NewTokenizer(strings.NewReader(out))
+		for {
+			tt := z.Next()
+			if tt == html.ErrorToken {
+				break
+			}
+			if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+				continue
+			}
+			tok := z.Token()
+			if tok.Data == "script" || tok.Data == "img" || tok.Data == "iframe" {
+				t.Fatalf("page has a <%s> element", tok.Data)
+			}
+			for _, a := range tok.Attr {
+				if strings.HasPrefix(strings.ToLower(a.Key), "on") || a.Key == "href" && !strings.HasPrefix(a.Val, "http") {
+					t.Fatalf("page has %s=%q on <%s>", a.Key, a.Val, tok.Data)
+				}
+			}
+		}
+		if got := strings.Count(out, `<rect class="span`); got != len(rep.Exemplar.Spans) {
+			t.Fatalf("%d span bars, want %d", got, len(rep.Exemplar.Spans))
+		}
+	})
 }
