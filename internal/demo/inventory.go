@@ -18,7 +18,7 @@ import (
 
 // DefaultRows is the inventory's item count: enough that a lookup without the index takes a visible
 // while (a full scan), small enough to seed in a second or two.
-const DefaultRows = 50_000
+const DefaultRows = 200_000
 
 // dbRoundTrip (+ up to dbJitter) is the simulated network time of one query.
 const (
