@@ -75,8 +75,9 @@ func steadyAlloc(slots, size int, every time.Duration) {
 }
 
 func main() {
-	// A fine sampling rate makes in-use figures exact enough that the tests do not flake on sampling noise.
-	runtime.MemProfileRate = 4096
+	// Record every allocation: in-use figures are then exact, so the steady allocator's stay flat and the
+	// tests never flake on sampling noise (with the default rate its churn looks like a random walk).
+	runtime.MemProfileRate = 1
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	chunk := flag.Int("leak-chunk", 64<<10, "bytes leakHeap keeps each tick")
 	leakEvery := flag.Duration("leak-every", 20*time.Millisecond, "leakHeap tick")
