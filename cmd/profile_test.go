@@ -154,7 +154,10 @@ func leaky(t *testing.T, env []string, args ...string) string {
 		t.Skip("builds and runs testdata/leaky; skipped in -short mode")
 	}
 	bin := filepath.Join(t.TempDir(), "leaky")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go") // tests run by `go test` have it on PATH; just in case
+	}
 	build := exec.Command(gobin, "build", "-o", bin, "./testdata/leaky")
 	build.Dir = ".."
 	build.Env = append(os.Environ(), env...)
