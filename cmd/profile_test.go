@@ -435,3 +435,42 @@ func TestProfileGoroutineFallback(t *testing.T) {
 		t.Errorf("requests %s, want %s", got, want)
 	}
 }
+
+// Function and file names come from the profiled binary: they must not reach the terminal raw.
+func TestProfileSanitisesHostileNames(t *testing.T) {
+	evil := "main.\x1b[31mred\x1b]0;pwned\x07\u202eevil"
+	fn := &profile.Function{ID: 1, Name: evil, Filename: "/src/\x1b[2J.go"}
+	loc := &profile.Location{ID: 1, Line: []profile.Line{{Function: fn, Line: 3}}}
+	p := &profile.Profile{
+		SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
+		PeriodType: &profile.ValueType{Type: "cpu", Unit: "nanoseconds"}, Period: 1e7,
+		Sample:   []*profile.Sample{{Location: []*profile.Location{loc}, Value: []int64{10, 1e8}}},
+		Location: []*profile.Location{loc}, Function: []*profile.Function{fn},
+	}
+	path := filepath.Join(t.TempDir(), "evil.pb.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Write(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, format := range []string{"table", "markdown", "json"} {
+		code, out, errOut := runDbg(t, nil, "profile", "cpu", "--file", path, "-o", format)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", format, code, errOut)
+		}
+		// JSON is data for programs and keeps the name as it is, but the encoder escapes the controls.
+		bad := "\x1b\x07\u202e"
+		if format == "json" {
+			bad = "\x1b\x07"
+		}
+		if strings.ContainsAny(out, bad) {
+			t.Errorf("%s output carries control characters: %q", format, out)
+		}
+		if !strings.Contains(out, "red") || !strings.Contains(out, "evil") {
+			t.Errorf("%s output lost the name: %q", format, out)
+		}
+	}
+}
