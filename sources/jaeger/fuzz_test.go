@@ -2,6 +2,9 @@ package jaeger
 
 import (
 	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
 
 	api "github.com/jaegertracing/jaeger-idl/proto-gen/api_v2"
 
@@ -43,6 +46,24 @@ func FuzzGRPCChunk(f *testing.F) {
 		}
 		for _, tr := range convertModelSpans(c.Spans) {
 			investigate.AnalyzeTrace(tr, investigate.DefaultTraceOptions())
+		}
+	})
+}
+
+// FuzzGRPCV3Request round-trips the hand-encoded api_v3 search request through protowire: whatever the
+// user typed, the request must stay well-formed protobuf.
+func FuzzGRPCV3Request(f *testing.F) {
+	f.Add("checkout", "POST /orders", "k", "v", int64(1793675520), int64(500))
+	f.Add("", "\x00\xff", "", "\n", int64(-1), int64(-7))
+	f.Fuzz(func(t *testing.T, svc, op, k, v string, sec, ms int64) {
+		q := Query{Service: svc, Operation: op, Tags: map[string]string{k: v}, MinDuration: time.Duration(ms) * time.Millisecond, Limit: 20}
+		b := v3FindTracesRequest(q, time.Unix(sec, 0), time.Unix(sec+60, 5))
+		for len(b) > 0 {
+			_, _, n := protowire.ConsumeField(b)
+			if n < 0 {
+				t.Fatalf("malformed request: %v", protowire.ParseError(n))
+			}
+			b = b[n:]
 		}
 	})
 }

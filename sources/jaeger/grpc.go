@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	model "github.com/jaegertracing/jaeger-idl/model/v1"
@@ -26,13 +27,16 @@ import (
 	"github.com/dbgtool/dbg/sources/httpx"
 )
 
-// grpcBackend speaks Jaeger's api_v2 QueryService (port 16685), which every Jaeger since 1.x serves,
-// through jaeger-idl's generated client.
+// grpcBackend speaks Jaeger's gRPC query API (port 16685): api_v3 for traces when the server has it
+// (grpcv3.go), and api_v2's QueryService, which every Jaeger since 1.x serves, through jaeger-idl's
+// generated client for everything else and for older servers.
 type grpcBackend struct {
 	conn *grpc.ClientConn
 	qs   api.QueryServiceClient
 	url  string
 	ep   httpx.Endpoint
+	// v2only is set once the server answered api_v3 with Unimplemented (Jaeger before v1.35).
+	v2only atomic.Bool
 	// sleep waits between retries; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -198,7 +202,7 @@ func tlsFailure(msg string) bool {
 // are kept; credentials never reach them (they travel as metadata, which errors do not carry).
 func (g *grpcBackend) explain(what string, err error, parent context.Context) error {
 	var nf *NotFoundError
-	if errors.As(err, &nf) || errors.Is(err, httpx.ErrTooLarge) {
+	if errors.As(err, &nf) || errors.Is(err, httpx.ErrTooLarge) || errors.Is(err, errNoGRPCV3) {
 		return err
 	}
 	at := fmt.Sprintf("Jaeger at %s (%s)", g.url, what)
@@ -235,6 +239,23 @@ func (g *grpcBackend) trace(ctx context.Context, id string) (*investigate.Trace,
 		return nil, fmt.Errorf("trace ID %q: %w", id, err)
 	}
 	var out *investigate.Trace
+	if !g.v2only.Load() {
+		err := g.retry(ctx, "GetTrace", func(ctx context.Context) error {
+			ts, err := g.streamV3(ctx, v3GetTrace, v3GetTraceRequest(id))
+			if status.Code(err) == codes.NotFound {
+				return &NotFoundError{ID: id, URL: g.url}
+			}
+			if err != nil {
+				return err
+			}
+			out = pick(ts, id)
+			return nil
+		})
+		if !errors.Is(err, errNoGRPCV3) {
+			return out, err
+		}
+		g.v2only.Store(true)
+	}
 	err = g.retry(ctx, "GetTrace", func(ctx context.Context) error {
 		stream, err := g.qs.GetTrace(ctx, &api.GetTraceRequest{TraceID: tid})
 		if err != nil {
@@ -367,13 +388,28 @@ func (g *grpcBackend) search(ctx context.Context, q Query) ([]*investigate.Trace
 	if start.IsZero() {
 		start = end.Add(-time.Hour)
 	}
+	var out []*investigate.Trace
+	if !g.v2only.Load() {
+		req := v3FindTracesRequest(q, start, end)
+		err := g.retry(ctx, "FindTraces", func(ctx context.Context) error {
+			ts, err := g.streamV3(ctx, v3FindTraces, req)
+			if status.Code(err) == codes.NotFound {
+				ts, err = nil, nil
+			}
+			out = ts
+			return err
+		})
+		if !errors.Is(err, errNoGRPCV3) {
+			return out, err
+		}
+		g.v2only.Store(true)
+	}
 	params := &api.TraceQueryParameters{
 		ServiceName: q.Service, OperationName: q.Operation, Tags: q.Tags,
 		StartTimeMin: start, StartTimeMax: end,
 		DurationMin: q.MinDuration, DurationMax: q.MaxDuration,
 		SearchDepth: int32(min(q.Limit, 1<<30)),
 	}
-	var out []*investigate.Trace
 	err := g.retry(ctx, "FindTraces", func(ctx context.Context) error {
 		stream, err := g.qs.FindTraces(ctx, &api.FindTracesRequest{Query: params})
 		if err != nil {

@@ -130,6 +130,9 @@ func TestGRPC(t *testing.T) {
 		t.Fatalf("findings: %+v", rep.Findings)
 	}
 
+	if !c.b.(*grpcBackend).v2only.Load() {
+		t.Error("a server without api_v3 did not make the client fall back to api_v2")
+	}
 	_, err = c.Trace(ctx, "abc")
 	if err == nil || err.Error() != "trace abc not found in Jaeger at "+u+" (check the ID and that the trace is still retained)" {
 		t.Fatalf("not found: %v", err)

@@ -104,6 +104,9 @@ func TestLiveJaeger(t *testing.T) {
 				}
 			}
 
+			if gb, ok := c.b.(*grpcBackend); ok && gb.v2only.Load() {
+				t.Error("Jaeger v2 answers api_v3 over gRPC, but the client fell back to api_v2")
+			}
 			_, err = c.Trace(ctx, "0123456789abcdef0123456789abcdef")
 			if err == nil || err.Error() != "trace 0123456789abcdef0123456789abcdef not found in Jaeger at "+c.URL()+" (check the ID and that the trace is still retained)" {
 				t.Errorf("not found: %v", err)
