@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -34,7 +35,10 @@ type ProfileOptions struct {
 	// Source fetches from --target; nil when reading --file.
 	Source profileFetcher
 	// File is a profile file (binary, gzipped or not, or a goroutine dump); "-" for stdin.
-	File    string
+	File string
+	// Files are several profiles of one service over time (e.g. from --save), for leak detection
+	// without a live target; their times come from the profiles, or the files' modification times.
+	Files   []string
 	SaveDir string
 	Sample  string
 	Seconds int
@@ -79,7 +83,8 @@ sampling early and still reports.`,
 			if err != nil {
 				return err
 			}
-			opts, timeout, err := profileOptions(s, f, args[0])
+			files, _ := cmd.Flags().GetStringArray("file")
+			opts, timeout, err := profileOptions(s, f, args[0], files)
 			if err != nil {
 				return err
 			}
@@ -89,7 +94,7 @@ sampling early and still reports.`,
 		},
 	}
 	fl := c.Flags()
-	fl.String("file", "", `read a profile file instead of --target ("-" for stdin)`)
+	fl.StringArray("file", nil, `read a profile file instead of --target ("-" for stdin); several files of heap or goroutine profiles over time: leak detection`)
 	fl.String("save", "", "keep every fetched profile in this directory, for go tool pprof")
 	fl.String("sample", "", "sample type to rank by: inuse_space, inuse_objects, alloc_space, alloc_objects, cpu, samples, delay, contentions (default: the profile's own)")
 	fl.Int("seconds", 0, "capture length for cpu (default 10) and, when set, a delta profile for the others")
@@ -104,11 +109,11 @@ sampling early and still reports.`,
 }
 
 // profileOptions resolves flags and config into options and the overall deadline.
-func profileOptions(s *Settings, f *Factory, kind string) (*ProfileOptions, time.Duration, error) {
+func profileOptions(s *Settings, f *Factory, kind string, files []string) (*ProfileOptions, time.Duration, error) {
 	if !slices.Contains(pprof.Kinds, kind) {
 		return nil, 0, usageErrorf("dbg profile %q: want one of %s", kind, strings.Join(pprof.Kinds, ", "))
 	}
-	o := &ProfileOptions{IO: f.IO, Kind: kind, File: s.String("file"), SaveDir: s.String("save"),
+	o := &ProfileOptions{IO: f.IO, Kind: kind, SaveDir: s.String("save"),
 		Sample: s.String("sample"), Seconds: s.Int("seconds"), DiffBase: s.String("diff-base"),
 		TopN: s.Int("top"), Samples: s.Int("samples"), Now: f.Now}
 	var err error
@@ -125,7 +130,19 @@ func profileOptions(s *Settings, f *Factory, kind string) (*ProfileOptions, time
 	if o.Interval, err = s.Duration("interval"); err != nil {
 		return nil, 0, err
 	}
-	if o.Samples > 1 {
+	switch {
+	case len(files) == 1:
+		o.File = files[0]
+	case len(files) > 1:
+		if kind != "heap" && kind != "goroutine" {
+			return nil, 0, usageErrorf("dbg profile %s: several --file are for leak detection in heap or goroutine profiles", kind)
+		}
+		if slices.Contains(files, "-") {
+			return nil, 0, usageErrorf("dbg profile %s: stdin (-) is for a single --file", kind)
+		}
+		o.Files, o.Samples = files, len(files)
+	}
+	if o.Samples > 1 && o.Files == nil {
 		if kind != "heap" && kind != "goroutine" {
 			return nil, 0, usageErrorf("dbg profile %s: --samples detects leaks in heap or goroutine profiles only", kind)
 		}
@@ -169,7 +186,7 @@ func profileOptions(s *Settings, f *Factory, kind string) (*ProfileOptions, time
 	o.DiffEndpoint = ep
 	timeout := s.Timeout()
 	switch {
-	case o.File != "":
+	case o.File != "" || o.Files != nil:
 		// --file wins over a target from the config or environment: reading a file needs no network.
 	case ep.URL == "":
 		return nil, 0, usageErrorf("dbg profile %s: no profile source; set --target http://host:6060 (or DBG_TARGET) or use --file", kind)
@@ -213,9 +230,12 @@ func parseByteSize(s string) (int64, error) {
 func profileRun(ctx context.Context, o *ProfileOptions) error {
 	rep := &investigate.ProfileReport{Kind: o.Kind}
 	var err error
-	if o.Source != nil {
+	switch {
+	case o.Source != nil:
 		rep.Target = o.Source.BaseURL()
-	} else {
+	case o.Files != nil:
+		rep.Target = fmt.Sprintf("%s (and %d more files)", o.Files[0], len(o.Files)-1)
+	default:
 		rep.Target = o.File
 	}
 	if o.Samples > 1 {
@@ -338,10 +358,16 @@ func readProfile(o *ProfileOptions, path string) (*loadedProfile, error) {
 			return nil, fmt.Errorf("profile from stdin: %w", err)
 		}
 		path = "stdin"
-	} else if data, err = pprof.ReadFile(path); err != nil {
+		return parseLoaded(data, "profile file "+path, o.Now())
+	}
+	if data, err = pprof.ReadFile(path); err != nil {
 		return nil, err
 	}
-	return parseLoaded(data, "profile file "+path, o.Now())
+	at := o.Now()
+	if st, err := os.Stat(path); err == nil {
+		at = st.ModTime() // a dump carries no time of its own
+	}
+	return parseLoaded(data, "profile file "+path, at)
 }
 
 func parseLoaded(data []byte, from string, at time.Time) (*loadedProfile, error) {
@@ -425,6 +451,22 @@ func profileLeaks(ctx context.Context, o *ProfileOptions, rep *investigate.Profi
 	useDump := true
 	stopped := ""
 	for i := 0; i < o.Samples; i++ {
+		if o.Files != nil {
+			l, err := readProfile(o, o.Files[i])
+			if err != nil {
+				return err
+			}
+			if err := pprof.CheckKind(l.prof, o.Kind, l.from); err != nil {
+				return err
+			}
+			if last == nil || !l.taken.Before(last.taken) {
+				last = l
+			}
+			if err := addLeakSample(o, l, &heapSnaps, &gSnaps, sites); err != nil {
+				return err
+			}
+			continue
+		}
 		if i > 0 {
 			bar.wait(o.Interval, i)
 			if err := profileSleep(ctx, o.Interval); err != nil {
@@ -462,32 +504,30 @@ func profileLeaks(ctx context.Context, o *ProfileOptions, rep *investigate.Profi
 			return err
 		}
 		last = l
-		if o.Kind == "heap" {
-			idx, err := l.prof.SampleIndex("inuse_space")
-			if err != nil {
-				bar.done()
-				return fmt.Errorf("%s: %v", l.from, err)
-			}
-			vals, ss, total := investigate.AllocationSites(l.prof, idx, 3)
-			for k, s := range ss {
-				sites[k] = s
-			}
-			heapSnaps = append(heapSnaps, investigate.SiteSnapshot{Time: l.taken, Values: vals, Total: total})
-		} else {
-			gs := l.dump
-			if gs == nil {
-				gs = pprof.GoroutinesFromProfile(l.prof)
-			}
-			gSnaps = append(gSnaps, investigate.GoroutineSnapshot{Time: l.taken, Groups: investigate.GroupGoroutines(gs)})
+		if err := addLeakSample(o, l, &heapSnaps, &gSnaps, sites); err != nil {
+			bar.done()
+			return err
 		}
 	}
 	bar.done()
+	// Files may come in any order: the analysis wants time order.
+	slices.SortStableFunc(heapSnaps, func(a, b investigate.SiteSnapshot) int { return a.Time.Compare(b.Time) })
+	slices.SortStableFunc(gSnaps, func(a, b investigate.GoroutineSnapshot) int { return a.Time.Compare(b.Time) })
 	if last == nil {
 		return fmt.Errorf("dbg profile %s: interrupted before the first sample", o.Kind)
 	}
 	n := max(len(heapSnaps), len(gSnaps))
 	rep.Samples = n
 	rep.WindowS = float64(int64(time.Since(start).Seconds()*1000)) / 1000
+	if o.Files != nil {
+		var first, lastT time.Time
+		if len(heapSnaps) > 0 {
+			first, lastT = heapSnaps[0].Time, heapSnaps[len(heapSnaps)-1].Time
+		} else if len(gSnaps) > 0 {
+			first, lastT = gSnaps[0].Time, gSnaps[len(gSnaps)-1].Time
+		}
+		rep.WindowS = float64(int64(lastT.Sub(first).Seconds()*1000)) / 1000
+	}
 	if stopped != "" {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("sampling %s after %d of %d samples", stopped, n, o.Samples))
 	}
@@ -510,7 +550,7 @@ func profileLeaks(ctx context.Context, o *ProfileOptions, rep *investigate.Profi
 		rep.Findings = investigate.MemoryLeaks(heapSnaps, sites, o.Memory)
 		return nil
 	}
-	if stopped == "" && useDump {
+	if stopped == "" && useDump && o.Source != nil {
 		_, warns := confirmedLeaks(ctx, o, rep, &gSnaps[len(gSnaps)-1])
 		rep.Warnings = append(rep.Warnings, warns...)
 	}
@@ -565,4 +605,27 @@ func (p *profileProgress) done() {
 	if p.on {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
+}
+
+// addLeakSample reduces one profile to what leak detection compares: in-use bytes per allocation site, or
+// goroutine groups.
+func addLeakSample(o *ProfileOptions, l *loadedProfile, heapSnaps *[]investigate.SiteSnapshot, gSnaps *[]investigate.GoroutineSnapshot, sites map[string]investigate.Site) error {
+	if o.Kind == "heap" {
+		idx, err := l.prof.SampleIndex("inuse_space")
+		if err != nil {
+			return fmt.Errorf("%s: %v", l.from, err)
+		}
+		vals, ss, total := investigate.AllocationSites(l.prof, idx, 3)
+		for k, s := range ss {
+			sites[k] = s
+		}
+		*heapSnaps = append(*heapSnaps, investigate.SiteSnapshot{Time: l.taken, Values: vals, Total: total})
+		return nil
+	}
+	gs := l.dump
+	if gs == nil {
+		gs = pprof.GoroutinesFromProfile(l.prof)
+	}
+	*gSnaps = append(*gSnaps, investigate.GoroutineSnapshot{Time: l.taken, Groups: investigate.GroupGoroutines(gs)})
+	return nil
 }

@@ -110,6 +110,8 @@ func TestProfileBadInput(t *testing.T) {
 		{"bad kind", []string{"threads", "--file", profileFixture("heap.pb.gz")}, 2, `dbg profile "threads": want one of`},
 		{"no source", []string{"heap"}, 2, "no profile source"},
 		{"samples from file", []string{"heap", "--file", profileFixture("heap.pb.gz"), "--samples", "3"}, 2, "--samples takes profiles from --target"},
+		{"several cpu files", []string{"cpu", "--file", profileFixture("cpu.pb.gz"), "--file", profileFixture("cpu.pb.gz")}, 2, "several --file are for leak detection in heap or goroutine"},
+		{"several files, one wrong", []string{"heap", "--file", profileFixture("heap.pb.gz"), "--file", profileFixture("goroutine.pb.gz")}, 1, "is a goroutine profile"},
 		{"samples of cpu", []string{"cpu", "--target", html.URL, "--samples", "3"}, 2, "heap or goroutine profiles only"},
 		{"bad focus", []string{"heap", "--file", profileFixture("heap.pb.gz"), "--focus", "("}, 2, "--focus"},
 		{"bad limit", []string{"heap", "--target", html.URL, "--memory-limit", "lots"}, 2, "--memory-limit"},
@@ -261,6 +263,16 @@ func TestProfileLeaky(t *testing.T) {
 		t.Error(err)
 	} else if _, _, err := pprof.Parse(b, saved[0]); err != nil {
 		t.Errorf("saved profile: %v", err)
+	} else {
+		// The saved profiles, given back as files in any order, tell the same story offline.
+		args := []string{"heap"}
+		for _, i := range []int{3, 0, 4, 1, 2} {
+			args = append(args, "--file", saved[i])
+		}
+		off := profileJSON(t, args...)
+		if off.Samples != 5 || len(off.Findings) == 0 || off.Findings[0].Evidence["function"] != "main.leakHeap" || off.WindowS < 3 {
+			t.Errorf("offline: %d samples over %.1fs, findings %+v", off.Samples, off.WindowS, off.Findings)
+		}
 	}
 	if len(gor.Findings) == 0 || gor.Findings[0].Kind != "goroutine_leak" {
 		t.Fatalf("goroutine findings %+v", gor.Findings)
