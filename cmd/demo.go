@@ -303,7 +303,7 @@ func demoFault(ctx context.Context, o *DemoFaultOptions) error {
 			u, _ := st.AdminURL(name)
 			list, err := demo.List(ctx, u)
 			if err != nil {
-				return err
+				return cleanErr(err)
 			}
 			all = append(all, list...)
 		}
@@ -328,7 +328,7 @@ func demoFault(ctx context.Context, o *DemoFaultOptions) error {
 			u, _ := st.AdminURL(name)
 			kinds, err := demo.Clear(ctx, u, o.Fault.Kind)
 			if err != nil {
-				return err
+				return cleanErr(err)
 			}
 			if len(kinds) > 0 {
 				cleared[name] = kinds
@@ -350,7 +350,7 @@ func demoFault(ctx context.Context, o *DemoFaultOptions) error {
 	u, _ := st.AdminURL(o.Service)
 	a, err := demo.Inject(ctx, u, o.Fault)
 	if err != nil {
-		return err
+		return cleanErr(err)
 	}
 	if o.Format == render.FormatJSON {
 		return render.JSON(o.IO.Out, a)
@@ -358,6 +358,9 @@ func demoFault(ctx context.Context, o *DemoFaultOptions) error {
 	fmt.Fprintf(o.IO.Out, "injected %s on %s: %s\n", render.Clean(string(a.Kind)), render.Clean(a.Service), describeParams(a))
 	return nil
 }
+
+// cleanErr makes an error that carries a service's answer safe for the terminal.
+func cleanErr(err error) error { return fmt.Errorf("%s", render.Clean(err.Error())) }
 
 func describeParams(a demo.Active) string {
 	p := a.Params
