@@ -36,6 +36,13 @@ func TestProfileGolden(t *testing.T) {
 		{[]string{"allocs", "--file", profileFixture("allocs.pb.gz"), "--top", "5", "--focus", "^main\\."}, "profile-allocs-focus.txt"},
 		{[]string{"goroutine", "--file", profileFixture("goroutine-debug2.txt"), "--top", "6", "-o", "json"}, "profile-goroutine-dump.json"},
 		{[]string{"goroutine", "--file", profileFixture("goroutineleak-debug2.txt"), "--top", "4"}, "profile-goroutineleak.txt"},
+		// Leak detection offline, over profiles captured a second apart (in shuffled order).
+		{[]string{"heap", "--file", profileFixture("heap-series-3.pb.gz"), "--file", profileFixture("heap-series-1.pb.gz"), "--file", profileFixture("heap-series-4.pb.gz"),
+			"--file", profileFixture("heap-series-2.pb.gz"), "--top", "4", "--memory-limit", "1GiB"}, "profile-heap-leak.txt"},
+		{[]string{"heap", "--file", profileFixture("heap-series-1.pb.gz"), "--file", profileFixture("heap-series-2.pb.gz"), "--file", profileFixture("heap-series-3.pb.gz"),
+			"--file", profileFixture("heap-series-4.pb.gz"), "--top", "4", "-o", "markdown"}, "profile-heap-leak.md"},
+		{[]string{"goroutine", "--file", profileFixture("goroutine-series-1.pb.gz"), "--file", profileFixture("goroutine-series-2.pb.gz"), "--file", profileFixture("goroutine-series-3.pb.gz"),
+			"--file", profileFixture("goroutine-series-4.pb.gz"), "--top", "3", "-o", "json"}, "profile-goroutine-leak.json"},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			code, out, errOut := runDbg(t, nil, append([]string{"profile"}, tc.args...)...)

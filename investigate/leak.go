@@ -271,7 +271,7 @@ func MemoryLeaks(snaps []SiteSnapshot, sites map[string]Site, o MemoryLeakOption
 			mins := math.Max(0, left/c.fit.Slope)
 			ev["time_to_limit_min"] = round3(mins)
 			ev["memory_limit_bytes"] = int64(o.MemoryLimit)
-			title += fmt.Sprintf("; the heap reaches the %s limit in about %s", FormatBytes(o.MemoryLimit), fmtDur(time.Duration(mins*float64(time.Minute))))
+			title += fmt.Sprintf("; the heap reaches the %s limit in about %s", FormatBytes(o.MemoryLimit), humanMinutes(mins))
 			switch {
 			case mins < 60:
 				score = max(score, 0.9)
@@ -544,4 +544,17 @@ func FormatBytes(b float64) string {
 		return "-" + s
 	}
 	return s
+}
+
+// humanMinutes prints a time to come in the unit a person plans with.
+func humanMinutes(m float64) string {
+	switch {
+	case m < 1:
+		return "a minute"
+	case m < 90:
+		return fmt.Sprintf("%.0f min", m)
+	case m < 48*60:
+		return fmt.Sprintf("%.1f h", m/60)
+	}
+	return fmt.Sprintf("%.0f days", m/(24*60))
 }

@@ -217,3 +217,11 @@ func TestAllocationSites(t *testing.T) {
 		t.Errorf("all-runtime stack: %v", vals)
 	}
 }
+
+func TestHumanMinutes(t *testing.T) {
+	for m, want := range map[float64]string{0.2: "a minute", 27.456: "27 min", 100: "1.7 h", 8866.8: "6 days"} {
+		if got := humanMinutes(m); got != want {
+			t.Errorf("humanMinutes(%v) = %q, want %q", m, got, want)
+		}
+	}
+}
