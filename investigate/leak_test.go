@@ -192,7 +192,13 @@ func TestTopFunctions(t *testing.T) {
 	}
 	fs := CPUHotspots(top, total, "nanoseconds", CPUHotspotOptions{MinShare: 0.2})
 	if len(fs) != 2 || fs[0].Evidence["function"] != "hash" || fs[0].Kind != KindCPUHotspot || fs[1].Evidence["function"] != "rec" {
-		t.Errorf("hotspots %+v", fs)
+		t.Fatalf("hotspots %+v", fs)
+	}
+	fs = CPUHotspots([]TopEntry{{Function: "b", Flat: 3e9, Cum: 3e9}, {Function: "a", Flat: 6e9, Cum: 9e9}}, 1e10, "nanoseconds", CPUHotspotOptions{})
+	for i, want := range []float64{6, 3} {
+		if fs[i].Evidence["unit"] != "seconds" || fs[i].Evidence["value"] != want {
+			t.Errorf("hotspot %d: value %v %v, want %v seconds", i, fs[i].Evidence["value"], fs[i].Evidence["unit"], want)
+		}
 	}
 }
 

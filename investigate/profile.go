@@ -310,12 +310,11 @@ func CPUHotspots(top []TopEntry, total int64, unit string, o CPUHotspotOptions) 
 		if share < o.MinShare {
 			break
 		}
-		value := float64(e.Flat)
+		value, vunit := float64(e.Flat), unit
 		shown := fmt.Sprintf("%d %s", e.Flat, unit)
 		if unit == "nanoseconds" {
-			value = round3(float64(e.Flat) / 1e9)
+			value, vunit = round3(float64(e.Flat)/1e9), "seconds"
 			shown = fmt.Sprintf("%.2fs", value)
-			unit = "seconds"
 		}
 		out = append(out, Finding{
 			Kind:      KindCPUHotspot,
@@ -323,7 +322,7 @@ func CPUHotspots(top []TopEntry, total int64, unit string, o CPUHotspotOptions) 
 			Operation: e.Function,
 			Title:     fmt.Sprintf("%s burns %.0f%% of CPU (%s on its own)", e.Function, share*100, shown),
 			Evidence: map[string]any{
-				"function": e.Function, "value": value, "unit": unit, "share": round3(share),
+				"function": e.Function, "value": value, "unit": vunit, "share": round3(share),
 				"cum_share": round3(float64(e.Cum) / float64(total)), "file": e.File, "line": e.Line,
 			},
 			Recommendation: "Look at " + shortFile(e.File, e.Line) + ": is this work needed on every call, or can it be cached, batched or made cheaper?",
