@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -100,6 +101,22 @@ func TestTraceLiveMatchesFile(t *testing.T) {
 
 func TestTraceLiveErrors(t *testing.T) {
 	srv := fakeJaeger(t, nil)
+	// A port that accepts connections and never answers: Jaeger hung, or something else listening.
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	go func() {
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	slow := hung.Addr().String()
 	tests := []struct {
 		name     string
 		args     []string
@@ -116,6 +133,12 @@ func TestTraceLiveErrors(t *testing.T) {
 		{"search without jaeger", []string{"trace", "--service", "checkout"}, 2, `searching needs Jaeger; set --jaeger-url`},
 		{"bad tag", []string{"trace", "--service", "checkout", "--tag", "novalue", "--jaeger-url", srv.URL}, 2, `--tag "novalue": want key=value`},
 		{"bad scheme", []string{"trace", "abc", "--jaeger-url", "ftp://x"}, 1, `scheme "ftp" is not http, https, grpc or grpcs`},
+		{"slow http", []string{"trace", "abc", "--jaeger-url", "http://" + slow, "--timeout", "400ms"}, 1,
+			`^dbg: Jaeger at http://` + slow + `/api/v3/traces/abc: no answer within 400ms; is Jaeger overloaded, or is the query too broad\? \(raise --timeout\)\n$`},
+		{"slow grpc", []string{"trace", "abc", "--jaeger-url", "grpc://" + slow, "--timeout", "400ms"}, 1,
+			`^dbg: Jaeger at grpc://` + slow + ` \(GetTrace\): no answer within 400ms; is Jaeger overloaded, or is the query too broad\? \(raise --timeout\)\n$`},
+		{"refused grpc", []string{"trace", "abc", "--jaeger-url", "grpc://127.0.0.1:1"}, 1,
+			`^dbg: Jaeger at grpc://127.0.0.1:1 \(GetTrace\): connection refused; is Jaeger running there, and is --jaeger-url right \(gRPC query port 16685\)\?\n$`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

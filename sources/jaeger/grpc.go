@@ -193,6 +193,15 @@ func refused(err error) bool {
 
 var errRefused = errors.New("connection refused")
 
+// causeError is a message for people over a cause for errors.Is.
+type causeError struct {
+	msg string
+	err error
+}
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return e.err }
+
 // tlsFailure says a connection failed in the TLS handshake: retrying will not help.
 func tlsFailure(msg string) bool {
 	return strings.Contains(msg, "certificate") || strings.Contains(msg, "tls:") || strings.Contains(msg, "handshake")
@@ -211,7 +220,7 @@ func (g *grpcBackend) explain(what string, err error, parent context.Context) er
 	case parent.Err() == context.Canceled || errors.Is(err, context.Canceled):
 		return fmt.Errorf("%s: cancelled", at)
 	case errors.Is(err, context.DeadlineExceeded) || st.Code() == codes.DeadlineExceeded:
-		return fmt.Errorf("%s: no answer within %s; is Jaeger overloaded, or is the query too broad? (raise --timeout): %w", at, g.ep.Timeout, context.DeadlineExceeded)
+		return &causeError{msg: fmt.Sprintf("%s: no answer within %s; is Jaeger overloaded, or is the query too broad? (raise --timeout)", at, g.ep.Timeout), err: context.DeadlineExceeded}
 	case refused(err):
 		return fmt.Errorf("%s: connection refused; is Jaeger running there, and is --jaeger-url right (gRPC query port 16685)?", at)
 	case st.Code() == codes.Unauthenticated || st.Code() == codes.PermissionDenied:
