@@ -53,7 +53,7 @@ Everything listens on 127.0.0.1 only; the load generator sends only there. See d
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	c.AddCommand(newCmdDemoRun(f), newCmdDemoFault(f), newCmdDemoStatus(f), newCmdDemoServe(f))
+	c.AddCommand(newCmdDemoRun(f), newCmdDemoFault(f), newCmdDemoStatus(f), newCmdDemoServe(f), newCmdDemoScenarios(f))
 	return c
 }
 
