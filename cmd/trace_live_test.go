@@ -184,6 +184,21 @@ func TestTraceSearchCommand(t *testing.T) {
 			t.Errorf("analyze output lacks %q:\n%s", want, out)
 		}
 	}
+	_, out, _ = runDbg(t, env, "trace", "--service", "checkout", "--analyze", "-o", "json")
+	res = render.TraceSearch{}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Aggregate == nil {
+		t.Fatalf("analyze json: %v", err)
+	}
+	for _, f := range res.Aggregate.Findings {
+		span, _ := f.Evidence["span_id"].(string)
+		if span == "" {
+			span, _ = f.Evidence["parent_span_id"].(string)
+		}
+		want := srv.URL + "/trace/" + f.TraceIDs[0] + "?uiFind=" + span
+		if span == "" || len(f.Links) != 1 || f.Links[0] != want {
+			t.Errorf("%s %s: links %v, want %s", f.Kind, f.Operation, f.Links, want)
+		}
+	}
 	if strings.Contains(out+stderr, "env-TOKEN-secret") {
 		t.Error("token in output")
 	}

@@ -139,14 +139,7 @@ func traceSearchRun(ctx context.Context, opts *TraceOptions) error {
 	}
 	if so.Analyze {
 		res.Aggregate = investigate.AggregateReports(reps, investigate.AggregateOptions{})
-		for i := range res.Aggregate.Findings {
-			f := &res.Aggregate.Findings[i]
-			if len(f.Links) == 0 && len(f.TraceIDs) > 0 {
-				if l := render.TraceLink(ui, f.TraceIDs[0], ""); l != "" {
-					f.Links = []string{l}
-				}
-			}
-		}
+		addJaegerLinks(res.Aggregate.Findings, ui, "")
 	}
 	return render.TraceSearchResult(opts.IO.Out, res, opts.Format, opts.Render)
 }

@@ -89,6 +89,7 @@ type AggregateOptions struct {
 }
 
 // AggregateReports folds the analyses of many traces into recurring findings and critical-path costs.
+// Each finding's first trace ID is the trace of its worst instance, whose span IDs its evidence carries.
 // A finding that recurs is keyed by what makes it the same problem: the kind, the service and operation,
 // and the repeated statement or route (N+1, fan-out) or the exception type (error origin).
 func AggregateReports(reps []*TraceReport, opts AggregateOptions) *Aggregate {
@@ -112,6 +113,7 @@ func AggregateReports(reps []*TraceReport, opts AggregateOptions) *Aggregate {
 		sumScore           float64
 		ids                []string
 		best               Finding // the highest-scoring instance, for its evidence
+		bestTrace          string  // the trace best comes from, listed first so links find its spans
 		sumSelf, sumDur    float64
 		sumTotal           float64
 		maxCount, sumCount int
@@ -160,7 +162,7 @@ func AggregateReports(reps []*TraceReport, opts AggregateOptions) *Aggregate {
 				}
 			}
 			if g.occurrences == 1 || f.Score > g.best.Score {
-				g.best = f
+				g.best, g.bestTrace = f, r.TraceID
 			}
 			g.maxScore = max(g.maxScore, f.Score)
 			g.sumScore += f.Score
@@ -197,6 +199,11 @@ func AggregateReports(reps []*TraceReport, opts AggregateOptions) *Aggregate {
 	n := float64(max(len(reps), 1))
 	fs := make([]Finding, 0, len(order))
 	for _, g := range order {
+		if i := slices.Index(g.ids, g.bestTrace); i > 0 {
+			g.ids[0], g.ids[i] = g.ids[i], g.ids[0]
+		} else if i < 0 && g.bestTrace != "" && len(g.ids) > 0 {
+			g.ids[0] = g.bestTrace
+		}
 		frac := float64(g.traces) / n
 		f := Finding{
 			Kind: g.kind, Service: g.svc, Operation: g.op, TraceIDs: g.ids,
@@ -215,6 +222,7 @@ func AggregateReports(reps []*TraceReport, opts AggregateOptions) *Aggregate {
 			ev["self_ms"] = round3(g.sumSelf)
 			ev["duration_ms"] = round3(g.sumDur)
 			ev["peer"] = peer
+			ev["span_id"] = g.best.Evidence["span_id"]
 			share := 0.0
 			if agg.TotalMs > 0 {
 				share = g.sumSelf / agg.TotalMs
@@ -227,6 +235,7 @@ func AggregateReports(reps []*TraceReport, opts AggregateOptions) *Aggregate {
 			ev["mean_count"] = round3(float64(g.sumCount) / float64(g.occurrences))
 			ev["total_ms"] = round3(g.sumTotal)
 			ev["parent_operation"] = g.best.Evidence["parent_operation"]
+			ev["parent_span_id"] = g.best.Evidence["parent_span_id"]
 			for _, k := range []string{"statement", "route"} {
 				if v, ok := g.best.Evidence[k]; ok {
 					ev[k] = v
