@@ -32,7 +32,7 @@ func FuzzDecodeV3(f *testing.F) {
 
 // FuzzGRPCChunk feeds arbitrary bytes to the api_v2 chunk decoder and the span conversion.
 func FuzzGRPCChunk(f *testing.F) {
-	chunk := &api.SpansResponseChunk{Spans: modelSpans(&testing.T{})}
+	chunk := &api.SpansResponseChunk{Spans: modelSpans(f)}
 	b, err := chunk.Marshal()
 	if err != nil {
 		f.Fatal(err)

@@ -75,7 +75,7 @@ func (f *fakeQuery) GetServices(ctx context.Context, _ *api.GetServicesRequest) 
 	return &api.GetServicesResponse{Services: []string{"payment", "checkout", "checkout"}}, nil
 }
 
-func modelSpans(t *testing.T) []model.Span {
+func modelSpans(t testing.TB) []model.Span {
 	tid, err := model.TraceIDFromString(checkoutID)
 	if err != nil {
 		t.Fatal(err)
