@@ -61,8 +61,8 @@ contexts:
 		t.Fatal(err)
 	}
 	for key, want := range map[string]string{
-		"prometheus-url": "http://flag:9090",     // flag beats everything
-		"jaeger-url":     "http://env:16686",     // env beats the file
+		"prometheus-url": "http://flag:9090",      // flag beats everything
+		"jaeger-url":     "http://env:16686",      // env beats the file
 		"loki-url":       "http://top-level:3100", // top level when the context does not set it
 		"jaeger-token":   "from-file",
 		"since":          "30m", // default
