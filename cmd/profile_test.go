@@ -493,3 +493,39 @@ func TestProfileSanitisesHostileNames(t *testing.T) {
 		}
 	}
 }
+
+// The overall deadline leaves room for the capture and for every sample, so a default --timeout never
+// cuts a 60-second CPU profile or a five-sample leak run short.
+func TestProfileOptionsDeadline(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		min  time.Duration
+	}{
+		{[]string{"cpu", "--target", "http://127.0.0.1:6060"}, 30 * time.Second},
+		{[]string{"cpu", "--target", "http://127.0.0.1:6060", "--seconds", "60"}, 100 * time.Second},
+		{[]string{"heap", "--target", "http://127.0.0.1:6060", "--samples", "5", "--interval", "10s"}, 70 * time.Second},
+		{[]string{"heap", "--file", "x.pb.gz"}, 30 * time.Second},
+	} {
+		f, _, _ := testFactory(nil)
+		cmd := newCmdProfile(f)
+		addGlobalFlags(cmd)
+		if err := cmd.ParseFlags(c.args[1:]); err != nil {
+			t.Fatal(err)
+		}
+		s, err := loadSettings(cmd, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, _ := cmd.Flags().GetStringArray("file")
+		o, timeout, err := profileOptions(s, f, c.args[0], files)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if timeout < c.min {
+			t.Errorf("%v: deadline %v, want at least %v", c.args, timeout, c.min)
+		}
+		if c.args[0] == "cpu" && o.Seconds == 0 {
+			t.Errorf("%v: no default capture length", c.args)
+		}
+	}
+}
