@@ -86,13 +86,13 @@ func TraceSearchResult(w io.Writer, r *TraceSearch, f Format, o Options) error {
 		section("Critical path time by operation")
 		rows := make([][]string, 0, len(a.PathCosts))
 		for _, c := range a.PathCosts {
-			op := Clean(c.Operation)
+			svc, op := Clean(c.Service), Clean(c.Operation)
 			if md {
-				op = mdCell(op)
+				svc, op = mdCell(svc), mdCell(op)
 			} else {
 				op = Truncate(op, 50)
 			}
-			rows = append(rows, []string{Clean(c.Service), op, fmt.Sprintf("%.1f", c.SelfMs), fmt.Sprintf("%.0f%%", c.Share*100),
+			rows = append(rows, []string{svc, op, fmt.Sprintf("%.1f", c.SelfMs), fmt.Sprintf("%.0f%%", c.Share*100),
 				fmt.Sprintf("%d/%d", c.Traces, a.TraceCount), fmt.Sprintf("%.1f", c.MaxMs)})
 		}
 		if err := table(w, md, []string{"SERVICE", "OPERATION", "SELF MS", "SHARE", "TRACES", "MAX MS"}, rows); err != nil {
@@ -125,9 +125,9 @@ func TraceSearchResult(w io.Writer, r *TraceSearch, f Format, o Options) error {
 		}
 		id := Clean(t.TraceID)
 		if md {
-			worst, svc = mdCell(worst), mdCell(svc)
+			worst, svc, id = mdCell(worst), mdCell(svc), mdCell(id)
 			if t.Link != "" {
-				id = "[" + id + "](" + Clean(t.Link) + ")"
+				id = "[" + id + "](" + mdCell(Clean(t.Link)) + ")"
 			}
 		} else {
 			worst, svc = Truncate(worst, 70), Truncate(svc, 40)
