@@ -483,3 +483,14 @@ func TestDecodeClassicAPIEnvelope(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPToGRPCPort: http:// pointed at a gRPC port names the mix-up.
+func TestHTTPToGRPCPort(t *testing.T) {
+	addr := strings.TrimPrefix(startFake(t, &fakeQuery{gotAuth: make(chan string, 1), spans: modelSpans(t)}), "grpc://")
+	c, _ := newTestClient(t, httpx.Endpoint{URL: "http://" + addr, Retries: -1})
+	_, err := c.Trace(context.Background(), checkoutID)
+	want := "Jaeger at http://" + addr + " does not answer HTTP; is --jaeger-url the query HTTP port (16686)? For the gRPC port (16685) write grpc://"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -36,7 +36,20 @@ func (h *httpBackend) close() error { return nil }
 // errNoV3 says the v3 route is missing: an older Jaeger, or a proxy that serves the UI for unknown paths.
 var errNoV3 = errors.New("no /api/v3 on this Jaeger")
 
+// notHTTP says the port answered, but not in HTTP/1: typically the gRPC query port given as http://.
+func (h *httpBackend) notHTTP(err error) error {
+	if err != nil && strings.Contains(err.Error(), "malformed HTTP response") {
+		return &causeError{msg: fmt.Sprintf("Jaeger at %s does not answer HTTP; is --jaeger-url the query HTTP port (16686)? For the gRPC port (16685) write grpc://", h.c.BaseURL()), err: err}
+	}
+	return err
+}
+
 func (h *httpBackend) trace(ctx context.Context, id string) (*investigate.Trace, error) {
+	tr, err := h.traceAny(ctx, id)
+	return tr, h.notHTTP(err)
+}
+
+func (h *httpBackend) traceAny(ctx context.Context, id string) (*investigate.Trace, error) {
 	if h.api.Load() != apiClassic {
 		tr, err := h.traceV3(ctx, id)
 		if !errors.Is(err, errNoV3) {
@@ -163,6 +176,11 @@ func DecodeV3(b []byte) ([]*investigate.Trace, error) {
 // converts every span to the UI model), and the classic API for tag searches, which v3's HTTP gateway
 // cannot express, and for Jaegers without v3.
 func (h *httpBackend) search(ctx context.Context, q Query) ([]*investigate.Trace, error) {
+	ts, err := h.searchAny(ctx, q)
+	return ts, h.notHTTP(err)
+}
+
+func (h *httpBackend) searchAny(ctx context.Context, q Query) ([]*investigate.Trace, error) {
 	if len(q.Tags) == 0 && h.api.Load() != apiClassic {
 		ts, err := h.searchV3(ctx, q)
 		if !errors.Is(err, errNoV3) {
@@ -279,6 +297,11 @@ type v3Operations struct {
 }
 
 func (h *httpBackend) services(ctx context.Context) ([]string, error) {
+	s, err := h.servicesAny(ctx)
+	return s, h.notHTTP(err)
+}
+
+func (h *httpBackend) servicesAny(ctx context.Context) ([]string, error) {
 	if h.api.Load() != apiClassic {
 		b, err := h.c.Do(ctx, httpx.Request{Path: "/api/v3/services", Header: jsonAccept})
 		if err == nil && looksJSON(b) {
