@@ -90,7 +90,7 @@ func TestDoctor(t *testing.T) {
 	if strings.Contains(out+errOut, "s3cret") {
 		t.Error("doctor printed a secret")
 	}
-	if code, out, _ := runDbg(t, nil, "doctor", "--target", prom.URL); code != 1 || !strings.Contains(out, "not with the net/http/pprof index") {
+	if code, out, _ := runDbg(t, nil, "doctor", "--target", prom.URL); code != 1 || !strings.Contains(out, "does not list Go profiles") {
 		t.Errorf("non-pprof target: exit %d\n%s", code, out)
 	}
 }

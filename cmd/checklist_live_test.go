@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/dbgtool/dbg/checklist"
@@ -10,9 +11,15 @@ import (
 // expects a leak as the root cause, with the other steps skipped for want of their sources.
 func TestChecklistLiveProfiles(t *testing.T) {
 	target := leaky(t, nil)
-	rep, _, errOut := runChecklistJSON(t, "--service", "leaky", "--target", target, "--timeout", "60s")
-	if errOut != "" {
-		t.Logf("stderr: %s", errOut)
+	// Five samples a second apart: enough points for a steady fit even on a loaded machine.
+	code, out, errOut := runDbg(t, map[string]string{"DBG_PROFILE_SAMPLES": "5", "DBG_PROFILE_INTERVAL": "1s"},
+		"checklist", "-o", "json", "--service", "leaky", "--target", target, "--timeout", "60s")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep checklist.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
 	}
 	top := rep.TopRootCause()
 	if top == nil || (top.Kind != "memory_leak" && top.Kind != "goroutine_leak") || top.Service != "leaky" {

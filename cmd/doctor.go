@@ -12,6 +12,7 @@ import (
 	"github.com/dbgtool/dbg/render"
 	"github.com/dbgtool/dbg/sources/httpx"
 	"github.com/dbgtool/dbg/sources/jaeger"
+	"github.com/dbgtool/dbg/sources/pprof"
 	"github.com/dbgtool/dbg/sources/prometheus"
 )
 
@@ -88,7 +89,7 @@ func doctorRun(ctx context.Context, s *Settings, f *Factory) []DoctorCheck {
 		items = append(items, item{k, s.String(k + "-url"), func() (checker, error) { return src, err }})
 	}
 	s.v.Set("log-source", prev)
-	items = append(items, item{"pprof target", s.String("target"), func() (checker, error) { return pprofIndex{s.Endpoint("target")}, nil }})
+	items = append(items, item{"pprof target", s.String("target"), func() (checker, error) { return pprof.New(s.Endpoint("target"), s.String("path-prefix")) }})
 	out := make([]DoctorCheck, len(items))
 	var wg sync.WaitGroup
 	for i, it := range items {
@@ -114,24 +115,6 @@ func doctorRun(ctx context.Context, s *Settings, f *Factory) []DoctorCheck {
 	}
 	wg.Wait()
 	return out
-}
-
-// pprofIndex checks a pprof target by fetching its handler index.
-type pprofIndex struct{ ep httpx.Endpoint }
-
-func (p pprofIndex) Check(ctx context.Context) error {
-	c, err := httpx.New(p.ep)
-	if err != nil {
-		return err
-	}
-	b, err := c.Do(ctx, httpx.Request{Path: "/debug/pprof/"})
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(string(b), "goroutine") {
-		return fmt.Errorf("%s/debug/pprof/ answered, but not with the net/http/pprof index; is this the pprof port?", c.BaseURL())
-	}
-	return nil
 }
 
 func writeDoctor(io *IOStreams, checks []DoctorCheck, f render.Format, s *Settings) error {
