@@ -113,6 +113,9 @@ func Rank(all []investigate.Finding, window []*investigate.TraceReport) []invest
 				f.Score *= 0.6
 			}
 		}
+	}
+	logsYieldToMechanisms(cands)
+	for _, f := range cands {
 		checkHypothesis(f, window)
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return better(cands[i], cands[j]) })
@@ -131,6 +134,58 @@ func Rank(all []investigate.Finding, window []*investigate.TraceReport) []invest
 		out = append(out, *f)
 	}
 	return out
+}
+
+// logsYieldToMechanisms: a log pattern on a service says what the code saw ("request failed", "downstream
+// unavailable"); when the traces locate a mechanism (error origin, N+1, slow query, leak, CPU, fan-out,
+// or a slow span) on that service or on a service it calls — directly or through others, by the edges the
+// findings name — with at least half the pattern's score, that mechanism is the hypothesis and the
+// pattern its evidence: the pattern yields 25%, as an edge yields to its peer (rule 2), and names it in
+// explained_by. The mechanism already counts the pattern as corroboration.
+func logsYieldToMechanisms(cands []*investigate.Finding) {
+	calls := map[string]map[string]bool{} // caller → callees, from the edges the findings name
+	for _, f := range cands {
+		if p := peerOf(f); p != "" && p != f.Service {
+			if calls[f.Service] == nil {
+				calls[f.Service] = map[string]bool{}
+			}
+			calls[f.Service][p] = true
+		}
+	}
+	reach := func(from string) map[string]bool {
+		seen := map[string]bool{from: true}
+		queue := []string{from}
+		for len(queue) > 0 {
+			s := queue[0]
+			queue = queue[1:]
+			for c := range calls[s] {
+				if !seen[c] {
+					seen[c] = true
+					queue = append(queue, c)
+				}
+			}
+		}
+		return seen
+	}
+	for _, f := range cands {
+		if f.Kind != investigate.KindLogPattern {
+			continue
+		}
+		below := reach(f.Service)
+		var best *investigate.Finding
+		for _, g := range cands {
+			if g == f || !(mechanismKinds[g.Kind] || g.Kind == investigate.KindSlowSpan) || !below[g.Service] || g.Score < 0.5*f.Score {
+				continue
+			}
+			if best == nil || better(g, best) {
+				best = g
+			}
+		}
+		if best != nil {
+			f.Score *= 0.75
+			f.Evidence["explained_by"] = best.Kind + " in " + best.Service
+		}
+	}
 }
 
 // specificity orders the kinds that can describe one operation: the more specific names the mechanism.

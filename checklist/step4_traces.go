@@ -232,6 +232,20 @@ func num(v any) float64 {
 	return 0
 }
 
+// materialQueryChange reports whether a slow statement changed against the baseline enough to be this
+// incident's: new, run more often per request, or slower at p99 by 1.5x AND by at least 20 ms (the
+// threshold of a slower dependency edge). A few milliseconds more at p99 over a few dozen calls is the
+// noise of a small sample, not a change.
+func materialQueryChange(ev map[string]any) bool {
+	switch c, _ := ev["change"].(string); c {
+	case investigate.ChangeNew, investigate.ChangeMoreCalls:
+		return true
+	case investigate.ChangeSlower:
+		return num(ev["p99_ms"])-num(ev["baseline_p99_ms"]) >= 20
+	}
+	return false
+}
+
 // slowQueries ranks statement fingerprints over the window and baseline traces (the `dbg db` analysis)
 // and keeps the slow_query findings; N+1 loops are already reported from the traces' structure. With a
 // database configured, the slow statements' plans are read and their issues and index suggestions added
@@ -249,7 +263,7 @@ func slowQueries(ctx context.Context, inv *Investigation, tev traceEvidence) ([]
 		if f.Kind != investigate.KindSlowQuery {
 			continue
 		}
-		if c, _ := f.Evidence["change"].(string); c == "" || c == investigate.ChangeFaster {
+		if !materialQueryChange(f.Evidence) {
 			f.Score *= 0.5 // as slow as it always was: a standing problem, not this incident's cause
 		}
 		out = append(out, f)
