@@ -64,7 +64,10 @@ func Rank(all []investigate.Finding, window []*investigate.TraceReport) []invest
 			f.Score = clamp(f.Score + min(0.2, 0.07*float64(len(list))))
 		}
 	}
-	// Depth: an edge (dependency, client slow span) whose peer has its own candidate yields to it.
+	// Depth: an edge (dependency, client slow span) whose peer has its own candidate yields to it, and
+	// never ranks above it: along a chain of edges (frontend → checkout → payment → fraud-check) each
+	// edge stays below what explains it, so the deepest cause comes first.
+	explainer := map[*investigate.Finding]*investigate.Finding{}
 	for _, f := range cands {
 		p := peerOf(f)
 		if p == "" || p == f.Service {
@@ -74,8 +77,21 @@ func Rank(all []investigate.Finding, window []*investigate.TraceReport) []invest
 			if g != f && g.Service == p && g.Score >= 0.5*f.Score {
 				f.Score *= 0.75
 				f.Evidence["explained_by"] = g.Kind + " in " + p
+				explainer[f] = g
 				break
 			}
+		}
+	}
+	for range len(cands) {
+		changed := false
+		for _, f := range cands {
+			if g := explainer[f]; g != nil && f.Score > 0.95*g.Score {
+				f.Score = 0.95 * g.Score
+				changed = true
+			}
+		}
+		if !changed {
+			break
 		}
 	}
 	// A version change is the trigger of a mechanism on the same service, and the cause when no
@@ -211,7 +227,7 @@ func explainSameSpan(cands []*investigate.Finding) {
 		groups[k] = append(groups[k], f)
 	}
 	for _, k := range order {
-		g := groups[k]
+		g := rareErrorsApart(groups[k])
 		if len(g) < 2 {
 			continue
 		}
@@ -233,6 +249,27 @@ func explainSameSpan(cands []*investigate.Finding) {
 		best.Score = top
 		best.Evidence["also_seen_as"] = others
 	}
+}
+
+// rareErrorsApart takes an error origin out of its operation's group when it fails in fewer than a
+// quarter of the calls the group's other findings describe: errors in 4 of 190 slow calls (timeouts the
+// slowness caused) are a second, smaller observation, not the name of the slowdown, so the error origin
+// keeps its own score instead of the slow edge's.
+func rareErrorsApart(g []*investigate.Finding) []*investigate.Finding {
+	calls := 0.0
+	for _, f := range g {
+		if f.Kind != investigate.KindErrorOrigin {
+			calls = max(calls, num(f.Evidence["calls"]), num(f.Evidence["count"]), num(f.Evidence["requests"]))
+		}
+	}
+	out := g[:0:0]
+	for _, f := range g {
+		if f.Kind == investigate.KindErrorOrigin && calls > 0 && num(f.Evidence["traces"]) > 0 && num(f.Evidence["traces"]) < 0.25*calls {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 func isErrorPattern(f *investigate.Finding) bool {

@@ -73,3 +73,61 @@ func TestMaterialQueryChange(t *testing.T) {
 		}
 	}
 }
+
+// TestEdgeChainsRankDeepestFirst: along frontend → checkout → payment → fraud-check, each edge stays
+// below what explains it, so a modest slow span at the end of the chain is the root cause.
+func TestEdgeChainsRankDeepestFirst(t *testing.T) {
+	in := []investigate.Finding{
+		f("dependency", "frontend", "POST /orders", 0.8, "peer", "checkout"),
+		f("dependency", "checkout", "POST /charge", 0.75, "peer", "payment"),
+		f("dependency", "payment", "POST /score", 0.75, "peer", "fraud"),
+		f("slow_span", "fraud", "score model", 0.45),
+	}
+	out := Rank(in, nil)
+	want := []string{"fraud", "payment", "checkout", "frontend"}
+	for i, w := range want {
+		if out[i].Service != w {
+			t.Fatalf("rank %d is %s %s (%.2f), want %s; all %+v", i+1, out[i].Kind, out[i].Service, out[i].Score, w, out)
+		}
+	}
+	if out[0].Tier != TierRootCause {
+		t.Errorf("top tier %s", out[0].Tier)
+	}
+}
+
+// TestRareErrorsApart: an error origin in 4 of 120 calls stays apart from the slow edge on the same
+// operation (and the slow callee is the root cause); one in 52 of 120 is folded with it (the failing
+// calls are the slow ones) and names it.
+func TestRareErrorsApart(t *testing.T) {
+	cases := []struct {
+		name     string
+		traces   int
+		folded   bool
+		rootKind string
+	}{
+		{"rare: kept apart, the slow callee is the cause", 4, false, "slow_span"},
+		{"common: one hypothesis with the slow edge", 52, true, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := []investigate.Finding{
+				f("error_origin", "payment", "POST /score", 0.45, "traces", c.traces),
+				f("dependency", "payment", "POST /score", 0.75, "peer", "fraud", "calls", 120),
+				f("slow_span", "fraud", "score model", 0.55),
+			}
+			out := Rank(in, nil)
+			for _, g := range out {
+				if g.Kind != "error_origin" {
+					continue
+				}
+				_, has := g.Evidence["also_seen_as"]
+				if has != c.folded {
+					t.Errorf("error origin folded=%v, want %v: %+v", has, c.folded, g)
+				}
+			}
+			if c.rootKind != "" && out[0].Kind != c.rootKind {
+				t.Errorf("root %s %s (%.2f); all %+v", out[0].Kind, out[0].Service, out[0].Score, out)
+			}
+		})
+	}
+}
