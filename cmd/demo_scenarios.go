@@ -84,9 +84,12 @@ type scenario struct {
 	Name    string
 	Fault   demo.Fault // Kind "" for the no-fault scenario
 	Service string     // where the fault is injected
-	Accept  []accept   // any one of these is the truth
-	Why     string     // why these answers, for docs/accuracy.md
-	Fast    bool       // part of the fast tier (CI)
+	// Entry is the service the checklist investigates: where the alert fires. "" is the entry service,
+	// frontend; a fault users do not feel (a leak) alerts on the leaking service's resource instead.
+	Entry  string
+	Accept []accept // any one of these is the truth
+	Why    string   // why these answers, for docs/accuracy.md
+	Fast   bool     // part of the fast tier (CI)
 }
 
 // scenarios is the truth table. The service checked is always the entry service (frontend); the truth
@@ -114,15 +117,15 @@ var scenarios = []scenario{
 		Accept: []accept{{Kinds: []string{investigate.KindSlowQuery}, Services: []string{demo.Inventory}},
 			{Kinds: []string{investigate.KindSlowSpan}, Services: []string{demo.Inventory}, Op: "SELECT"}},
 		Why: "the index on items.sku is gone: the SELECT in inventory is slow (slow_query, or the slow SELECT span)"},
-	{Name: "memory-leak", Fault: demo.Fault{Kind: demo.KindMemoryLeak}, Service: demo.Checkout,
+	{Name: "memory-leak", Fault: demo.Fault{Kind: demo.KindMemoryLeak}, Service: demo.Checkout, Entry: demo.Checkout,
 		Accept: []accept{{Kinds: []string{investigate.KindMemoryLeak}, Services: []string{demo.Checkout}},
 			{Kinds: []string{investigate.KindSaturation}, Services: []string{demo.Checkout}, Resource: "heap"},
 			{Kinds: []string{investigate.KindSaturation}, Services: []string{demo.Checkout}, Resource: "memory"}},
-		Why: "checkout retains memory per request: a leak, or heap growth, in checkout"},
-	{Name: "goroutine-leak", Fault: demo.Fault{Kind: demo.KindGoroutineLeak}, Service: demo.Payment,
+		Why: "checkout retains memory per request: a leak, or heap growth, in checkout. Users feel nothing, so the alert (and the investigation) starts at checkout's memory"},
+	{Name: "goroutine-leak", Fault: demo.Fault{Kind: demo.KindGoroutineLeak}, Service: demo.Payment, Entry: demo.Payment,
 		Accept: []accept{{Kinds: []string{investigate.KindGoroutineLeak}, Services: []string{demo.Payment}},
 			{Kinds: []string{investigate.KindSaturation}, Services: []string{demo.Payment}, Resource: "goroutines"}},
-		Why: "payment leaves a goroutine per request: a goroutine leak, or goroutine growth, in payment"},
+		Why: "payment leaves a goroutine per request: a goroutine leak, or goroutine growth, in payment. Users feel nothing, so the alert (and the investigation) starts at payment's goroutine count"},
 	{Name: "cpu-hog", Fault: demo.Fault{Kind: demo.KindCPUHog, Params: demo.Params{MS: 40}}, Service: demo.Fraud,
 		Accept: []accept{{Kinds: []string{investigate.KindCPUHotspot}, Services: []string{demo.Fraud}},
 			{Kinds: []string{investigate.KindSlowSpan}, Services: []string{demo.Fraud}},
@@ -145,6 +148,26 @@ var scenarios = []scenario{
 		Why:    "4x the requests: a traffic spike on the entry service"},
 }
 
+// entry is the service the checklist investigates.
+func (sc scenario) entry() string {
+	if sc.Entry != "" {
+		return sc.Entry
+	}
+	return demo.Frontend
+}
+
+// scenarioScrapeConfig is one Prometheus job per service (job = service name, the usual convention),
+// each scraped every interval.
+func scenarioScrapeConfig(urls map[string]string, interval time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  evaluation_interval: %s\nscrape_configs:\n", interval, interval)
+	for _, name := range demo.Services {
+		fmt.Fprintf(&b, "  - job_name: %q\n    honor_labels: true\n    static_configs:\n      - targets: [%q]\n        labels: {service: %q}\n",
+			name, strings.TrimPrefix(urls[name], "http://"), name)
+	}
+	return b.String()
+}
+
 // DemoScenariosOptions is everything `dbg demo scenarios` needs.
 type DemoScenariosOptions struct {
 	IO       *IOStreams
@@ -161,6 +184,16 @@ type DemoScenariosOptions struct {
 	Command  func() *exec.Cmd // how to start a demo service; nil: this program
 	Format   render.Format
 	Argv     string // the command line, for the doc
+	// TraceLimit is the checklist's --trace-limit: traces sampled per query (0: enough for every
+	// request of a phase at the load rate, at most 2000).
+	TraceLimit int
+}
+
+func (o *DemoScenariosOptions) traceLimit() int {
+	if o.TraceLimit > 0 {
+		return o.TraceLimit
+	}
+	return min(2000, max(200, int(o.Rate*o.Incident.Seconds()*1.2)))
 }
 
 // scenarioResult is one scenario's outcome.
@@ -331,11 +364,15 @@ func runScenarios(ctx context.Context, o *DemoScenariosOptions, dir string, list
 		scrape = 2 * time.Second
 	}
 	fmt.Fprintf(progress, "scenarios: starting Jaeger, VictoriaLogs and Prometheus in %s\n", dir)
-	srv, err := testserver.StartServers(ctx, filepath.Join(dir, "servers"), demo.ScrapeConfig(urls, scrape))
+	srv, err := testserver.StartServers(ctx, filepath.Join(dir, "servers"), scenarioScrapeConfig(urls, scrape))
 	if err != nil {
 		return nil, fmt.Errorf("start the backends: %w", err)
 	}
 	defer srv.Stop()
+	// Three heap and goroutine profiles 3 s apart per checklist run (the defaults take 5 s apart).
+	if err := os.WriteFile(filepath.Join(dir, "dbg.yaml"), []byte("profile-samples: 3\nprofile-interval: 3s\n"), 0o644); err != nil {
+		return nil, err
+	}
 	var out []scenarioResult
 	for _, sc := range list {
 		if ctx.Err() != nil {
@@ -407,10 +444,13 @@ func runScenario(ctx context.Context, o *DemoScenariosOptions, srv *testserver.S
 	until := incEnd.Truncate(time.Second)
 	shift := since.Sub(baseStart.Truncate(time.Second).Add(time.Second))
 	r.Window = investigate.TimeRange{Start: since.UTC(), End: until.UTC()}
-	args := []string{"checklist", "-o", "json", "--service", demo.Frontend,
+	// The pprof target is the investigated service's own, in every scenario: what an on-call engineer
+	// pointed at the alerting service would have.
+	args := []string{"checklist", "-o", "json", "--service", sc.entry(), "--target", sys.Services[sc.entry()],
+		"--config", filepath.Join(filepath.Dir(dir), "dbg.yaml"),
 		"--jaeger-url", srv.Jaeger.QueryHTTP, "--prometheus-url", srv.Prometheus.URL, "--victorialogs-url", srv.VictoriaLogs.URL,
 		"--since", since.UTC().Format(time.RFC3339), "--until", until.UTC().Format(time.RFC3339),
-		"--baseline", fmt.Sprintf("%ds", int(shift.Seconds())), "--timeout", "120s"}
+		"--baseline", fmt.Sprintf("%ds", int(shift.Seconds())), "--timeout", "120s", "--trace-limit", fmt.Sprint(o.traceLimit())}
 	stdout, stderr, code := runDbgInProcess(ctx, args)
 	if code != 0 && code != 3 {
 		return fail(fmt.Errorf("dbg checklist exited %d: %s", code, strings.TrimSpace(stderr)))
@@ -619,7 +659,8 @@ func accuracyDoc(o *DemoScenariosOptions, rs []scenarioResult, started time.Time
 	fmt.Fprintf(&b, "- Each scenario starts a fresh demo system (%d inventory rows), sends 3 s of warm-up load, then %s of\n", o.Rows, o.Baseline)
 	fmt.Fprintf(&b, "  baseline load at %g requests/s, injects the fault through the service's admin endpoint, sends %s of\n", o.Rate, o.Incident)
 	b.WriteString("  incident load, and waits two scrape intervals plus 4 s for spans, samples and logs to land.\n")
-	b.WriteString("- dbg then runs `dbg checklist --service frontend -o json` against the live Jaeger, Prometheus and VictoriaLogs,\n")
+	fmt.Fprintf(&b, "- dbg then runs `dbg checklist --service frontend --trace-limit %d -o json` against the live Jaeger, Prometheus and\n", o.traceLimit())
+	b.WriteString("  VictoriaLogs (the trace limit covers every request of a phase, so the trace statistics are not a sample),\n")
 	b.WriteString("  with `--since`/`--until` the incident period (whole seconds inside it) and `--baseline` the shift back to\n")
 	b.WriteString("  the baseline period. The service is always the entry service: the checklist is not told where the fault is.\n")
 	b.WriteString("- No pprof target is configured in any scenario: `dbg checklist` takes one `--target` and attributes its\n")
@@ -643,6 +684,16 @@ func accuracyDoc(o *DemoScenariosOptions, rs []scenarioResult, started time.Time
 	b.WriteString("  (`scripts/test.sh`, not with -short) and requires AC@1 = 100% and no false alarm.\n")
 	b.WriteString("- **full** (every scenario above): too long for CI on a 2-core machine; run it by hand with\n")
 	b.WriteString("  `go run . demo scenarios --tier full --out-doc docs/accuracy.md` and commit the regenerated page.\n")
+	b.WriteString("\n## Running it\n\n")
+	b.WriteString("`dbg demo scenarios` needs the repository (it builds the pinned Jaeger and VictoriaLogs from tools/ into the\n")
+	b.WriteString("tool cache, as the tests do), Go, and the Debian package prometheus. Flags:\n\n")
+	b.WriteString("- `--tier fast|full`, or `--only a,b` for named scenarios;\n")
+	b.WriteString("- `--phase 30s`: the length of the baseline and of the incident load; `--rate 30` requests/s; `--rows`;\n")
+	b.WriteString("- `--out-doc docs/accuracy.md`: write this page; `-o json`: every scenario's result with its findings;\n")
+	b.WriteString("- `--bundles testdata/incidents/live`: also capture each scenario's evidence with `dbg capture`\n")
+	b.WriteString("  (replay with `dbg checklist --from testdata/incidents/live/NAME`);\n")
+	b.WriteString("- `--work-dir DIR`: keep the servers' data, the demo's logs and each checklist report (DIR/reports/NAME.json).\n\n")
+	b.WriteString("It exits 3 when a scenario fails, so it can gate a release.\n")
 	return b.String()
 }
 
