@@ -87,7 +87,11 @@ func traceText(w io.Writer, rep *investigate.TraceReport, md bool, o Options) er
 		if md {
 			op = mdCell(op)
 		}
-		rows = append(rows, []string{Clean(p.Service), op, fmt.Sprintf("%.1f", p.SelfMs), fmt.Sprintf("%.1f", p.DurationMs), p.SpanID})
+		span := Clean(p.SpanID)
+		if l := TraceLink(o.JaegerUI, rep.TraceID, p.SpanID); md && l != "" {
+			span = "[" + mdCell(span) + "](" + mdCell(Clean(l)) + ")" // a deep link per span on the path
+		}
+		rows = append(rows, []string{Clean(p.Service), op, fmt.Sprintf("%.1f", p.SelfMs), fmt.Sprintf("%.1f", p.DurationMs), span})
 	}
 	if err := table(w, md, []string{"SERVICE", "OPERATION", "SELF MS", "DURATION MS", "SPAN"}, rows); err != nil {
 		return err
