@@ -273,12 +273,24 @@ func (c *Client) Search(ctx context.Context, q Query) ([]*investigate.Trace, err
 	if q.Limit <= 0 {
 		q.Limit = 20
 	}
-	ts, err := c.b.search(ctx, q)
+	ask := q
+	if q.Errors {
+		// The error filter runs here, on what Jaeger returns: ask for more so that rare failures among
+		// many successes still fill the list.
+		ask.Limit = min(q.Limit*errorsOverfetch, q.Limit+maxOverfetch)
+	}
+	ts, err := c.b.search(ctx, ask)
 	if err != nil {
 		return nil, scrub(err, c.secrets)
 	}
 	return filterSearch(ts, q), nil
 }
+
+// With Query.Errors, Search asks Jaeger for errorsOverfetch times the limit, at most maxOverfetch more.
+const (
+	errorsOverfetch = 5
+	maxOverfetch    = 1000
+)
 
 // filterSearch drops what Jaeger returned but q excludes (empty traces; traces without an error span when
 // q.Errors) and caps the answer at q.Limit.

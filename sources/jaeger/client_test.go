@@ -446,6 +446,9 @@ func TestSearchHTTPQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got.Get("limit") != "10" {
+		t.Errorf("errors-only search asked Jaeger for %s traces, want 5 × 2", got.Get("limit"))
+	}
 	if len(ts) != 2 || ts[0].ID != checkoutID || ts[1].ID != failed.ID {
 		t.Fatalf("errors-only search: got %d traces", len(ts))
 	}
