@@ -252,7 +252,7 @@ func (p *payment) refuse(ctx context.Context, spanName, typ, msg string) error {
 	_, span := p.s.tracer.Start(ctx, spanName, trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attribute.String("peer.service", Gateway)))
 	err := &namedError{typ: typ, msg: msg}
-	span.RecordError(err, trace.WithAttributes(attribute.String("exception.type", typ)))
+	recordError(span, err)
 	span.SetStatus(codes.Error, msg)
 	span.End()
 	return &httpError{status: http.StatusServiceUnavailable, err: err}

@@ -344,21 +344,30 @@ func TestScenariosCoverEveryKind(t *testing.T) {
 
 func TestTruthMatches(t *testing.T) {
 	tr := Truth{Service: Inventory, Kinds: []string{"n_plus_one"}, Op: "SELECT"}
+	gw := Truth{Service: Gateway, Kinds: []string{"dependency", "error_origin"}}
 	tests := []struct {
-		kind, service, op string
-		want              bool
+		truth                   Truth
+		kind, service, peer, op string
+		want                    bool
 	}{
-		{"n_plus_one", Inventory, "SELECT items", true},
-		{"n_plus_one", Checkout, "SELECT items", false},
-		{"slow_span", Inventory, "SELECT items", false},
-		{"n_plus_one", Inventory, "GET /stock", false},
+		{tr, "n_plus_one", Inventory, "", "SELECT items", true},
+		{tr, "n_plus_one", Checkout, "", "SELECT items", false},
+		{tr, "slow_span", Inventory, "", "SELECT items", false},
+		{tr, "n_plus_one", Inventory, "", "GET /stock", false},
+		{gw, "dependency", Payment, Gateway, "POST /authorize", true},
+		{gw, "dependency", Gateway, Payment, "POST /charge", false},
+		{gw, "error_origin", Payment, Gateway, "circuit breaker gateway", false},
+		{gw, "error_origin", Gateway, "", "POST /authorize", true},
 	}
 	for _, tt := range tests {
-		if got := tr.Matches(tt.kind, tt.service, tt.op); got != tt.want {
-			t.Errorf("Matches(%s, %s, %s) = %v", tt.kind, tt.service, tt.op, got)
+		if got := tt.truth.Matches(tt.kind, tt.service, tt.peer, tt.op); got != tt.want {
+			t.Errorf("%v.Matches(%s, %s, %s, %s) = %v", tt.truth, tt.kind, tt.service, tt.peer, tt.op, got)
 		}
 	}
-	if !(Truth{Service: Payment, Kinds: []string{"saturation"}}).Matches("saturation", Payment, "anything") {
+	if got := errorType(&httpError{status: 503, err: &namedError{typ: "UnavailableError", msg: "x"}}); got != "UnavailableError" {
+		t.Errorf("errorType = %q", got)
+	}
+	if !(Truth{Service: Payment, Kinds: []string{"saturation"}}).Matches("saturation", Payment, "", "anything") {
 		t.Error("a truth without an operation matches any operation")
 	}
 }

@@ -223,7 +223,7 @@ func (inv *inventory) query(ctx context.Context, q string, args []any, scan func
 	}()
 	s.m.dbDuration.WithLabelValues("SELECT", "items").Observe(time.Since(start).Seconds())
 	if err != nil {
-		span.RecordError(err)
+		recordError(span, err)
 		span.SetStatus(codes.Error, err.Error())
 		return &httpError{status: http.StatusInternalServerError, err: fmt.Errorf("query items: %w", err)}
 	}

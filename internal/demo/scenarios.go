@@ -16,9 +16,14 @@ type Truth struct {
 	Op      string   `json:"operation,omitempty"` // a substring of the finding's operation; "" for any
 }
 
-// Matches reports whether a finding (kind, service, operation) names the truth.
-func (t Truth) Matches(kind, service, operation string) bool {
-	return service == t.Service && slices.Contains(t.Kinds, kind) &&
+// Matches reports whether a finding (kind, service, evidence peer, operation) names the truth. A
+// dependency finding accuses its peer (the service called), not the caller it was seen from.
+func (t Truth) Matches(kind, service, peer, operation string) bool {
+	suspect := service
+	if kind == "dependency" && peer != "" {
+		suspect = peer
+	}
+	return suspect == t.Service && slices.Contains(t.Kinds, kind) &&
 		(t.Op == "" || strings.Contains(operation, t.Op))
 }
 

@@ -233,7 +233,7 @@ func (s *service) instrument(rt route) http.Handler {
 				status = he.status
 			}
 			if status >= 500 {
-				span.RecordError(err, trace.WithAttributes(attribute.String("exception.type", errorType(err))))
+				recordError(span, err)
 				span.SetStatus(codes.Error, err.Error())
 			}
 			if sw.code == 0 {
@@ -277,6 +277,14 @@ func errorType(err error) string {
 		return te.Type()
 	}
 	return fmt.Sprintf("%T", err)
+}
+
+// recordError adds the exception event the way instrumentation libraries do, with exception.type the
+// error's own name (the SDK's RecordError would name the wrapper type instead).
+func recordError(span trace.Span, err error) {
+	span.AddEvent("exception", trace.WithAttributes(
+		attribute.String("exception.type", errorType(err)),
+		attribute.String("exception.message", err.Error())))
 }
 
 // namedError is an error with a stable type name in telemetry.
@@ -334,7 +342,7 @@ func (s *service) work(ctx context.Context, name string, base time.Duration) err
 	}
 	if p, ok := s.faults.get(KindErrorBurst); ok && mrand.Float64() < p.Rate {
 		err := &namedError{typ: "UnavailableError", msg: name + ": backend unavailable"}
-		span.RecordError(err, trace.WithAttributes(attribute.String("exception.type", err.Type())))
+		recordError(span, err)
 		span.SetStatus(codes.Error, err.Error())
 		return &httpError{status: http.StatusServiceUnavailable, err: err}
 	}
