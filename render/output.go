@@ -174,6 +174,26 @@ func Evidence(w io.Writer, fs []investigate.Finding, md bool, o Options) {
 				fmt.Fprintf(w, "   %s %s\n", st.dim(k+":"), Truncate(v, 200))
 			}
 		}
+		if len(f.TraceIDs) > 0 {
+			ids := f.TraceIDs
+			more := ""
+			if len(ids) > 5 {
+				ids, more = ids[:5], fmt.Sprintf(" (+%d more)", len(f.TraceIDs)-5)
+			}
+			line := Clean(strings.Join(ids, " ")) + more
+			if md {
+				fmt.Fprintf(w, "- traces: `%s`\n", line)
+			} else {
+				fmt.Fprintf(w, "   %s %s\n", st.dim("traces:"), line)
+			}
+			if l := TraceLink(o.JaegerUI, f.TraceIDs[0], ""); l != "" {
+				if md {
+					fmt.Fprintf(w, "- trace: %s\n", l)
+				} else {
+					fmt.Fprintf(w, "   %s %s\n", st.dim("trace:"), st.cyan(l))
+				}
+			}
+		}
 		for _, l := range f.Links {
 			if md {
 				fmt.Fprintf(w, "- link: %s\n", Clean(l))
