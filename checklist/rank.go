@@ -156,8 +156,8 @@ func Rank(all []investigate.Finding, window []*investigate.TraceReport) []invest
 // unavailable"); when the traces locate a mechanism (error origin, N+1, slow query, leak, CPU, fan-out,
 // or a slow span) on that service or on a service it calls — directly or through others, by the edges the
 // findings name — with at least half the pattern's score, that mechanism is the hypothesis and the
-// pattern its evidence: the pattern yields 25%, as an edge yields to its peer (rule 2), and names it in
-// explained_by. The mechanism already counts the pattern as corroboration.
+// pattern its evidence: the pattern yields 25% and stays below it, as an edge does to its peer (rule 2),
+// and names it in explained_by. The mechanism already counts the pattern as corroboration.
 func logsYieldToMechanisms(cands []*investigate.Finding) {
 	calls := map[string]map[string]bool{} // caller → callees, from the edges the findings name
 	for _, f := range cands {
@@ -198,7 +198,7 @@ func logsYieldToMechanisms(cands []*investigate.Finding) {
 			}
 		}
 		if best != nil {
-			f.Score *= 0.75
+			f.Score = min(f.Score*0.75, 0.95*best.Score) // and, like an edge, never above what explains it
 			f.Evidence["explained_by"] = best.Kind + " in " + best.Service
 		}
 	}

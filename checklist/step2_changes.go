@@ -3,6 +3,7 @@ package checklist
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -114,6 +115,18 @@ func VersionChanges(window, baseline []*investigate.TraceReport) []investigate.F
 			}
 		}
 	}
+	// The same from the baseline: when a rollout replaced every instance, the old version no longer
+	// runs in the window and is compared as it ran before.
+	baseDurByVersion := map[[2]string][]float64{}
+	for _, r := range baseline {
+		for _, i := range r.Tree.Order {
+			s := r.Tree.Span(i)
+			if v, ok := s.Attr("service.version"); ok && s.Kind == investigate.KindServer {
+				k := [2]string{s.Service, v}
+				baseDurByVersion[k] = append(baseDurByVersion[k], float64(s.Duration.Microseconds())/1000)
+			}
+		}
+	}
 	var out []investigate.Finding
 	services := make([]string, 0, len(cur))
 	for s := range cur {
@@ -135,6 +148,11 @@ func VersionChanges(window, baseline []*investigate.TraceReport) []investigate.F
 			// Compare with the old version in the same window, when both ran.
 			oldDur := durByVersion[[2]string{svc, from}]
 			newDur := durByVersion[[2]string{svc, v}]
+			if len(oldDur) < 3 && len(newDur) >= 3 {
+				// A complete rollout: the old version as it ran in the baseline.
+				oldDur = slices.Clone(baseDurByVersion[[2]string{svc, from}])
+				ev["old_version_from"] = "baseline"
+			}
 			if len(oldDur) >= 3 && len(newDur) >= 3 {
 				sort.Float64s(oldDur)
 				sort.Float64s(newDur)
@@ -144,7 +162,11 @@ func VersionChanges(window, baseline []*investigate.TraceReport) []investigate.F
 					score += 0.3
 				}
 			}
-			if prev, ok := cur[svc][from]; ok && prev.n > 0 {
+			prev, ok := cur[svc][from]
+			if !ok || prev.n == 0 {
+				prev, ok = old[from] // a complete rollout: the old version's error ratio in the baseline
+			}
+			if ok && prev.n > 0 {
 				oldBad := float64(prev.bad) / float64(prev.n)
 				newBad := float64(st.bad) / float64(st.n)
 				ev["error_ratio"], ev["old_version_error_ratio"] = round(newBad), round(oldBad)
