@@ -47,7 +47,7 @@ type Scenario struct {
 var Scenarios = []Scenario{
 	{Name: "healthy", Entry: Frontend},
 	{Name: "latency", Fault: Fault{Kind: KindLatency}, Entry: Frontend,
-		Truth: &Truth{Service: Checkout, Kinds: []string{"slow_span", "latency_hotspot"}, Op: "/orders"}},
+		Truth: &Truth{Service: Checkout, Kinds: []string{"slow_span", "latency_hotspot", "dependency"}, Op: "/orders"}},
 	{Name: "error-rate", Fault: Fault{Kind: KindErrorRate}, Entry: Frontend,
 		Truth: &Truth{Service: Payment, Kinds: []string{"error_origin", "error_hotspot", "log_pattern"}}},
 	{Name: "slow-downstream", Fault: Fault{Kind: KindSlowDownstream}, Entry: Frontend,
