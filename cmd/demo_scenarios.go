@@ -92,8 +92,8 @@ type scenario struct {
 	Fast   bool     // part of the fast tier (CI)
 }
 
-// scenarios is the truth table. The service checked is always the entry service (frontend); the truth
-// lies elsewhere except for the traffic spike.
+// scenarios is the truth table. The service checked is the entry service (frontend) except where Entry
+// says otherwise (the leaks, which users do not feel).
 var scenarios = []scenario{
 	{Name: "no-fault", Fast: true,
 		Why: "nothing injected: no cause may be above low severity (symptoms are not causes)"},
@@ -659,14 +659,17 @@ func accuracyDoc(o *DemoScenariosOptions, rs []scenarioResult, started time.Time
 	fmt.Fprintf(&b, "- Each scenario starts a fresh demo system (%d inventory rows), sends 3 s of warm-up load, then %s of\n", o.Rows, o.Baseline)
 	fmt.Fprintf(&b, "  baseline load at %g requests/s, injects the fault through the service's admin endpoint, sends %s of\n", o.Rate, o.Incident)
 	b.WriteString("  incident load, and waits two scrape intervals plus 4 s for spans, samples and logs to land.\n")
-	fmt.Fprintf(&b, "- dbg then runs `dbg checklist --service frontend --trace-limit %d -o json` against the live Jaeger, Prometheus and\n", o.traceLimit())
-	b.WriteString("  VictoriaLogs (the trace limit covers every request of a phase, so the trace statistics are not a sample),\n")
-	b.WriteString("  with `--since`/`--until` the incident period (whole seconds inside it) and `--baseline` the shift back to\n")
-	b.WriteString("  the baseline period. The service is always the entry service: the checklist is not told where the fault is.\n")
-	b.WriteString("- No pprof target is configured in any scenario: `dbg checklist` takes one `--target` and attributes its\n")
-	b.WriteString("  profile findings to `--service`, so giving the faulty service's target would leak the truth, and giving\n")
-	b.WriteString("  frontend's would be equal for all but useless. Leaks and CPU are therefore judged from Prometheus' Go\n")
-	b.WriteString("  runtime metrics and from traces.\n")
+	fmt.Fprintf(&b, "- dbg then runs `dbg checklist --service S --target S's URL --trace-limit %d -o json` against the live Jaeger,\n", o.traceLimit())
+	b.WriteString("  Prometheus and VictoriaLogs (the trace limit covers every request of a phase, so the trace statistics are not\n")
+	b.WriteString("  a sample), with `--since`/`--until` the incident period (whole seconds inside it) and `--baseline` the shift\n")
+	b.WriteString("  back to the baseline period.\n")
+	b.WriteString("- S, the investigated service, is the entry service (frontend), where users feel the fault, in every scenario\n")
+	b.WriteString("  except the two leaks (memory-leak: checkout, goroutine-leak: payment): users feel nothing there, so the\n")
+	b.WriteString("  investigation starts where the resource alert fires, as an on-call engineer's would. In those two the\n")
+	b.WriteString("  checklist is told the service; the mechanism (leak, resource growth) it must still find.\n")
+	b.WriteString("- The pprof target is always S's own net/http/pprof (3 heap and goroutine samples 3 s apart, from a config\n")
+	b.WriteString("  file), so frontend's in every scenario but the leaks. The leak scenarios' top answers were Prometheus\n")
+	b.WriteString("  saturation findings (Go heap, goroutines; one scrape job per service, job = service name).\n")
 	b.WriteString("- Nothing in checklist/ or investigate/ knows the scenarios: the truth is only in cmd/demo_scenarios.go.\n\n")
 	b.WriteString("## Acceptance rule per fault\n\n")
 	b.WriteString("| scenario | accepted answers | why |\n|---|---|---|\n")
