@@ -43,7 +43,7 @@ func TestDemoScenariosFast(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &DemoScenariosOptions{Tier: "fast", Baseline: 20 * time.Second, Incident: 20 * time.Second, Rate: 30,
-		Rows: 50_000, Command: func() *exec.Cmd { return exec.Command(os.Args[0]) }}
+		Rows: demo.DefaultRows, Command: func() *exec.Cmd { return exec.Command(os.Args[0]) }}
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	start := time.Now()
