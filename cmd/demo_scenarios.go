@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -331,30 +330,9 @@ func demoScenarios(ctx context.Context, o *DemoScenariosOptions) error {
 	return nil
 }
 
-// freeLoopbackPorts returns n ports that were free a moment ago. They stay fixed for a run, so one
-// Prometheus configuration scrapes every scenario's demo.
-func freeLoopbackPorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("no free port on 127.0.0.1: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 // runScenarios starts the backends once and runs each scenario on a fresh demo system.
 func runScenarios(ctx context.Context, o *DemoScenariosOptions, dir string, list []scenario, progress io.Writer) ([]scenarioResult, error) {
-	ports, err := freeLoopbackPorts(len(demo.Services) + 1)
+	ports, err := testserver.FreeLoopbackPorts(len(demo.Services) + 1)
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func StartServers(ctx context.Context, dir, promConfig string) (*Servers, error)
 
 	jdir := filepath.Join(dir, "jaeger")
 	p, err := launchStandalone("jaeger", func() (*process, func(*process) error, error) {
-		ports, err := freePorts(4)
+		ports, err := FreeLoopbackPorts(4)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -87,7 +87,7 @@ func StartServers(ctx context.Context, dir, promConfig string) (*Servers, error)
 
 	vdir := filepath.Join(dir, "victorialogs")
 	p, err = launchStandalone("victoria-logs", func() (*process, func(*process) error, error) {
-		ports, err := freePorts(1)
+		ports, err := FreeLoopbackPorts(1)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -110,7 +110,7 @@ func StartServers(ctx context.Context, dir, promConfig string) (*Servers, error)
 		return fail(err)
 	}
 	p, err = launchStandalone("prometheus", func() (*process, func(*process) error, error) {
-		ports, err := freePorts(1)
+		ports, err := FreeLoopbackPorts(1)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -150,7 +150,9 @@ func launchStandalone(name string, start func() (*process, func(*process) error,
 	}
 }
 
-func freePorts(n int) ([]int, error) {
+// FreeLoopbackPorts returns n distinct 127.0.0.1 ports that were free a moment ago, for code outside a
+// test (FreePorts is the testing.TB form).
+func FreeLoopbackPorts(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
