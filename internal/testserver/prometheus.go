@@ -32,15 +32,22 @@ scrape_configs: []
 func Prometheus(t testing.TB, dataDir string) *PrometheusServer {
 	t.Helper()
 	skipShort(t)
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	return startPrometheus(t, dataDir, prometheusConfig)
+}
+
+// startPrometheus runs the Debian prometheus on a free port with config and dataDir (retention 100y so
+// generated history in the past is kept) and waits until it is ready.
+func startPrometheus(t testing.TB, dataDir, config string) *PrometheusServer {
+	t.Helper()
 	bin, err := lookBin("prometheus", binDirs...)
 	if err != nil {
 		t.Fatalf("testserver: %v: install the Debian package prometheus (scripts/test.sh does)", err)
 	}
-	if dataDir == "" {
-		dataDir = t.TempDir()
-	}
 	dir := t.TempDir()
-	cfg := writeFile(t, dir, "prometheus.yml", []byte(prometheusConfig))
+	cfg := writeFile(t, dir, "prometheus.yml", []byte(config))
 	var s *PrometheusServer
 	launch(t, "prometheus", func() (*process, error) {
 		port := FreePort(t)
