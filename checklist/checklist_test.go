@@ -3,6 +3,7 @@ package checklist
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -198,18 +199,12 @@ func TestRunHonoursTheDeadline(t *testing.T) {
 	}
 }
 
-func TestCohortsFindTheBadVersion(t *testing.T) {
+func TestVersionChangesFindTheNewVersion(t *testing.T) {
 	c, _ := incidentgen.Generate(incidentgen.NPlusOneDeploy, incidentgen.Options{Traces: 60, Seed: 5})
 	inv := &Investigation{Service: "inventory", Window: c.Window(), Sources: Sources{Traces: fakeTraces{traces: c.Traces}}, Options: DefaultOptions()}
 	tev, err := inv.Traces(context.Background())
 	if err != nil {
 		t.Fatal(err)
-	}
-	// Mix: half the window's inventory spans on the old version, which is fast.
-	cs := Cohorts(tev.Window, tev.Baseline, "inventory")
-	if len(cs) == 0 {
-		// All window traces run the new version: no contrast inside the window, and that is right.
-		t.Log("no cohort (every window trace has the new version)")
 	}
 	changes := VersionChanges(tev.Window, tev.Baseline)
 	if len(changes) != 1 || changes[0].Service != "inventory" || changes[0].Evidence["to"] != "1.15.0" || changes[0].Evidence["from"] != "1.14.2" {
@@ -293,5 +288,36 @@ func TestProbeTestsTheTopHypothesis(t *testing.T) {
 	}
 	if !strings.Contains(rep.Steps[6].Summary, "probe:") {
 		t.Errorf("step 7 summary %q", rep.Steps[6].Summary)
+	}
+}
+
+// TestCohorts: failing requests that all carry one attribute value stand out; an attribute every request
+// has, or one spread evenly over good and bad, does not.
+func TestCohorts(t *testing.T) {
+	var window []*investigate.TraceReport
+	t0 := incidentgen.End.Add(-10 * time.Minute)
+	for i := 0; i < 20; i++ {
+		tier, region := "free", []string{"eu", "us", "ap"}[i%3]
+		bad := i%4 == 0 // 5 of 20 fail, all on the gold tier
+		if bad {
+			tier = "gold"
+		}
+		s := investigate.Span{TraceID: fmt.Sprint("t", i), SpanID: "r", Service: "api", Operation: "GET /", Kind: investigate.KindServer,
+			Start: t0.Add(time.Duration(i) * time.Second), Duration: 20 * time.Millisecond,
+			Attrs:    investigate.Attrs{{Key: "user.tier", Value: tier}, {Key: "cloud.region", Value: region}, {Key: "http.route", Value: "/"}},
+			Resource: investigate.Attrs{{Key: "service.version", Value: "1.0"}}}
+		if bad {
+			s.Status = investigate.StatusError
+		}
+		window = append(window, investigate.AnalyzeTrace(&investigate.Trace{ID: s.TraceID, Spans: []investigate.Span{s}}, investigate.DefaultTraceOptions()))
+	}
+	cs := Cohorts(window, nil, "api")
+	if len(cs) == 0 || cs[0].Attribute != "user.tier" || cs[0].Value != "gold" || cs[0].BadRatio != 1 || cs[0].Traces != 5 {
+		t.Fatalf("cohorts %+v, want user.tier=gold first", cs)
+	}
+	for _, c := range cs {
+		if c.Attribute == "cloud.region" || c.Attribute == "service.version" || c.Attribute == "http.route" {
+			t.Errorf("%s=%s should not stand out: %+v", c.Attribute, c.Value, c)
+		}
 	}
 }
