@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures the demo system: how long `dbg demo run` takes until every service answers (the inventory
+# Measures the demo system: how long `go run ./demo run` takes until every service answers (the inventory
 # seeds its SQLite table first), and what the six instrumented services cost at a steady load
 # (CPU seconds per 1000 requests, resident memory), with traces and logs kept local (no backends).
 # There is no peer tool for this: the figures are the demo's own cost, for planning test time.
@@ -9,13 +9,13 @@ cd "$(dirname "$0")/.."
 rate=${1:-20}
 secs=${2:-30}
 dir=$(mktemp -d)
-bin=$dir/dbg
-go build -o "$bin" .
+bin=$dir/dbg-demo
+go build -o "$bin" ./demo
 cleanup() { [[ -n ${pid:-} ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 
 start=$(date +%s.%N)
-"$bin" demo run --state-dir "$dir/state" --rate "$rate" --duration "$((secs + 5))s" >"$dir/out" 2>&1 &
+"$bin" run --state-dir "$dir/state" --rate "$rate" --duration "$((secs + 5))s" >"$dir/out" 2>&1 &
 pid=$!
 until [[ -f $dir/state/state.json ]]; do
 	sleep 0.1

@@ -6,7 +6,7 @@
 //
 // Every service runs in its own process (so Go runtime metrics and profiles are per service, as in
 // production), on 127.0.0.1 only. Start runs the parent: it starts the children, waits for them, runs
-// the load generator and writes a state file that `dbg demo fault` reads.
+// the load generator and writes a state file that `go run ./demo fault` reads.
 package demo
 
 import (

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -365,11 +366,23 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // burnCPU hashes until d has passed: the cpu-hog fault's work, visible in a CPU profile.
 func burnCPU(d time.Duration) {
+	// d of this thread's CPU time, not of wall time: a hot loop does a fixed amount of work, and on a
+	// busy machine it takes longer rather than doing less (the fault must cost CPU whatever the load).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start, ok := threadCPU()
 	end := time.Now().Add(d)
 	sum := sha256.Sum256([]byte("dbg-demo"))
-	for time.Now().Before(end) {
+	for {
 		for range 200 {
 			sum = sha256.Sum256(sum[:])
+		}
+		if ok {
+			if now, _ := threadCPU(); now-start >= d {
+				break
+			}
+		} else if !time.Now().Before(end) {
+			break
 		}
 	}
 	_ = sum

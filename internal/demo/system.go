@@ -33,7 +33,7 @@ type SystemConfig struct {
 	// generator's admin port. Otherwise free loopback ports are picked.
 	Ports []int
 	// Command makes the child process for one service; the child must call ServeFromEnv. nil: this
-	// executable with the arguments "demo serve".
+	// executable with the argument "serve" (the demo program, ./demo).
 	Command func() *exec.Cmd
 	// BatchTimeout is the span batch delay (1s when 0).
 	BatchTimeout time.Duration
@@ -41,7 +41,7 @@ type SystemConfig struct {
 	StartTimeout time.Duration
 }
 
-// State is what a running demo writes to Dir/state.json, for `dbg demo fault` and for people.
+// State is what a running demo writes to Dir/state.json, for `go run ./demo fault` and for people.
 type State struct {
 	PID             int               `json:"pid"`
 	Started         time.Time         `json:"started"`
@@ -115,7 +115,7 @@ func Start(ctx context.Context, cfg SystemConfig) (*System, error) {
 		if err != nil {
 			return nil, fmt.Errorf("demo: find this program: %w", err)
 		}
-		command = func() *exec.Cmd { return exec.Command(exe, "demo", "serve") }
+		command = func() *exec.Cmd { return exec.Command(exe, "serve") }
 	}
 	wait := cfg.StartTimeout
 	if wait <= 0 {
@@ -351,7 +351,7 @@ func ReadState(dir string) (State, error) {
 	data, err := os.ReadFile(filepath.Join(dir, StateFile))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return st, fmt.Errorf("no demo running with state in %s (start one with dbg demo run)", dir)
+			return st, fmt.Errorf("no demo running with state in %s (start one with go run ./demo run)", dir)
 		}
 		return st, err
 	}

@@ -1,26 +1,14 @@
-// Package testserver starts real backend servers for tests: Jaeger v2,
-// VictoriaLogs, Prometheus (with promtool-made TSDB blocks) and PostgreSQL.
-//
-// Each server listens only on free 127.0.0.1 ports, keeps its data in a
-// temporary directory, and is stopped by t.Cleanup. Its output is captured and
-// printed when the test fails.
+// Package testserver is the testing face of internal/servers: each constructor starts a real backend
+// server (Jaeger v2, VictoriaLogs, Prometheus with promtool-made TSDB blocks, PostgreSQL) on free
+// 127.0.0.1 ports with its data in a temporary directory, stops it in t.Cleanup, and prints its
+// output when the test fails. Only tests import it; the launcher itself (internal/servers) does not
+// import testing, so the demo program can use it.
 //
 // In -short mode every constructor calls t.Skip. Otherwise a server that is
 // missing or cannot be built fails the test (t.Fatal); it never skips.
 //
-// Where the binaries come from:
-//   - jaeger and victoria-logs are built from the pinned versions in
-//     tools/jaeger/go.mod and tools/victorialogs/go.mod (one module each: their
-//     dependency graphs conflict) into $DBG_TOOLS_CACHE, or
-//     $XDG_CACHE_HOME/dbg-tools (default $HOME/.cache/dbg-tools), in a directory
-//     named <name>-<version>-<hash of go.mod+go.sum>. A file lock stops parallel
-//     test binaries from building the same tool twice.
-//   - prometheus, promtool (Debian package prometheus) and initdb, postgres,
-//     pg_isready, createdb, psql (Debian package postgresql) are found on PATH,
-//     in /usr/bin, or under /usr/lib/postgresql/<major>/bin.
-//
-// scripts/test.sh installs the Debian packages; scripts/tools.sh builds the
-// cached binaries.
+// Where the binaries come from: see internal/servers. scripts/test.sh installs the Debian packages;
+// scripts/tools.sh builds the cached binaries.
 //
 // Gotchas, learned the hard way:
 //   - Prometheus/promtool: the OpenMetrics input must end with "# EOF"

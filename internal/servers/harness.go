@@ -1,4 +1,22 @@
-package testserver
+// Package servers starts the real backend servers dbg is tested and measured against — Jaeger v2,
+// VictoriaLogs, Prometheus (with promtool-made TSDB blocks) and PostgreSQL — on free 127.0.0.1
+// ports, with data in a directory the caller gives. It returns errors and never imports testing:
+// internal/testserver wraps it for tests (skip under -short, stop in t.Cleanup), and the demo program
+// (./demo scenarios) calls it directly.
+//
+// Where the binaries come from:
+//   - jaeger and victoria-logs are built from the pinned versions in
+//     tools/jaeger/go.mod and tools/victorialogs/go.mod (one module each: their
+//     dependency graphs conflict) into $DBG_TOOLS_CACHE, or
+//     $XDG_CACHE_HOME/dbg-tools (default $HOME/.cache/dbg-tools), in a directory
+//     named <name>-<version>-<hash of go.mod+go.sum>. A file lock stops parallel
+//     processes from building the same tool twice.
+//   - prometheus, promtool (Debian package prometheus) and initdb, postgres,
+//     pg_isready, createdb, psql (Debian package postgresql) are found on PATH,
+//     in /usr/bin, or under /usr/lib/postgresql/<major>/bin.
+//
+// The gotchas learned starting each server are in internal/testserver's package comment.
+package servers
 
 import (
 	"bytes"
@@ -13,66 +31,35 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
 // StartTimeout bounds how long a server may take to become ready.
 const StartTimeout = 90 * time.Second
 
-// skipShort skips the test in -short mode: real servers are the full tier.
-func skipShort(t testing.TB) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("real server: run without -short")
-	}
-}
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	return FreePorts(t, 1)[0]
-}
-
-// FreePorts returns n distinct TCP ports on 127.0.0.1, holding all of them
-// open until every one is chosen so that they differ.
-func FreePorts(t testing.TB, n int) []int {
-	t.Helper()
-	ports := make([]int, 0, n)
+// FreeLoopbackPorts returns n distinct 127.0.0.1 ports that were free a moment ago, holding all of
+// them open until every one is chosen so that they differ.
+func FreeLoopbackPorts(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
 			l.Close()
 		}
 	}()
+	ports := make([]int, 0, n)
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatalf("testserver: no free port on 127.0.0.1: %v", err)
+			return nil, fmt.Errorf("no free port on 127.0.0.1: %w", err)
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	return ports
+	return ports, nil
 }
 
-// WaitHTTP polls url with GET until it answers 2xx or the timeout passes, and
-// fails the test in the latter case.
-func WaitHTTP(t testing.TB, url string, timeout time.Duration) {
-	t.Helper()
-	if err := waitHTTP(url, timeout, nil); err != nil {
-		t.Fatalf("testserver: %v", err)
-	}
-}
-
-// WaitTCP polls addr (host:port) until it accepts a connection or the timeout
-// passes, and fails the test in the latter case.
-func WaitTCP(t testing.TB, addr string, timeout time.Duration) {
-	t.Helper()
-	if err := waitTCP(addr, timeout, nil); err != nil {
-		t.Fatalf("testserver: %v", err)
-	}
-}
+// WaitHTTP polls url with GET until it answers 2xx or the timeout passes.
+func WaitHTTP(url string, timeout time.Duration) error { return waitHTTP(url, timeout, nil) }
 
 // waitHTTP returns nil once url answers 2xx; an error when the deadline passes
 // or exited is closed (the server process ended).
@@ -148,8 +135,8 @@ func (b *logBuffer) String() string {
 	return string(b.buf)
 }
 
-// process is a started server.
-type process struct {
+// Process is a started server.
+type Process struct {
 	name   string
 	cmd    *exec.Cmd
 	log    *logBuffer
@@ -158,6 +145,12 @@ type process struct {
 	stopBy os.Signal // the polite stop signal; SIGTERM when nil
 }
 
+// Name is the server's name ("jaeger", "prometheus", ...).
+func (p *Process) Name() string { return p.name }
+
+// Output is the last MiB the server wrote to stdout and stderr.
+func (p *Process) Output() string { return p.log.String() }
+
 // runAs, when non-nil, is the user a server runs as (see postgres.go).
 type runAs struct {
 	uid, gid uint32
@@ -165,7 +158,7 @@ type runAs struct {
 }
 
 // startProcess starts bin with args, capturing its output.
-func startProcess(name, dir string, user *runAs, env []string, bin string, args ...string) (*process, error) {
+func startProcess(name, dir string, user *runAs, env []string, bin string, args ...string) (*Process, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
@@ -176,7 +169,7 @@ func startProcess(name, dir string, user *runAs, env []string, bin string, args 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: lb, exited: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, log: lb, exited: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.exited)
@@ -184,8 +177,8 @@ func startProcess(name, dir string, user *runAs, env []string, bin string, args 
 	return p, nil
 }
 
-// stop ends the process: SIGTERM, then SIGKILL after grace.
-func (p *process) stop(grace time.Duration) {
+// Stop ends the process: its polite stop signal (SIGTERM), then SIGKILL after grace.
+func (p *Process) Stop(grace time.Duration) {
 	select {
 	case <-p.exited:
 		return
@@ -205,8 +198,8 @@ func (p *process) stop(grace time.Duration) {
 }
 
 // portClash reports whether the server died because a port was taken between
-// FreePorts and the server's bind.
-func (p *process) portClash() bool {
+// choosing it and the server's bind.
+func (p *Process) portClash() bool {
 	select {
 	case <-p.exited:
 	default:
@@ -216,38 +209,31 @@ func (p *process) portClash() bool {
 	return strings.Contains(l, "address already in use")
 }
 
-// launch starts a server with up to three attempts (a fresh set of ports each
-// time, in case another process took one), waits for ready, and registers the
-// stop in t.Cleanup. start builds and starts the process for one attempt;
-// ready waits for it.
-func launch(t testing.TB, name string, start func() (*process, error), ready func(p *process) error) *process {
-	t.Helper()
-	var p *process
+// launch starts a server with up to three attempts (start picks a fresh set of ports each time, in
+// case another process took one) and waits for ready. On error nothing is left running, and the
+// error ends with the tail of the server's output.
+func launch(name string, start func() (*Process, error), ready func(p *Process) error) (*Process, error) {
 	for attempt := 1; ; attempt++ {
-		var err error
-		p, err = start()
+		p, err := start()
 		if err != nil {
-			t.Fatalf("testserver: %s: %v", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		err = ready(p)
-		if err == nil {
-			break
+		if err = ready(p); err == nil {
+			return p, nil
 		}
-		p.stop(5 * time.Second)
+		p.Stop(5 * time.Second)
 		if p.portClash() && attempt < 3 {
-			t.Logf("testserver: %s: port taken, retrying", name)
 			continue
 		}
-		t.Fatalf("testserver: %s did not start: %v (exit: %v)\n--- %s output ---\n%s", name, err, p.err, name, p.log.String())
-	}
-	t.Cleanup(func() {
-		p.stop(15 * time.Second)
-		if t.Failed() {
-			t.Logf("--- %s output ---\n%s", name, p.log.String())
+		out := p.log.String()
+		if len(out) > 4000 {
+			out = out[len(out)-4000:]
 		}
-	})
-	return p
+		return nil, fmt.Errorf("%s did not start: %v (exit: %v)\n--- %s output (end) ---\n%s", name, err, p.err, name, out)
+	}
 }
+
+var binDirs = []string{"/usr/bin", "/usr/local/bin"}
 
 // lookBin finds a system binary on PATH or in the given directories.
 func lookBin(name string, dirs ...string) (string, error) {
@@ -261,16 +247,6 @@ func lookBin(name string, dirs ...string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s not found on PATH or in %s", name, strings.Join(dirs, ", "))
-}
-
-// writeFile writes data to dir/name and fails the test on error.
-func writeFile(t testing.TB, dir, name string, data []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatalf("testserver: %v", err)
-	}
-	return p
 }
 
 // run runs a short command and returns its combined output.

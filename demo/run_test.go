@@ -1,4 +1,4 @@
-package cmd
+package main
 
 import (
 	"context"
@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbgtool/dbg/cmd"
 	"github.com/dbgtool/dbg/internal/demo"
 )
 
-// TestDemoFault drives `dbg demo fault` against one real demo service run in this process, through a
+// TestDemoFault drives `go run ./demo fault` against one real demo service run in this process, through a
 // state file that points every name at it.
 func TestDemoFault(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -50,17 +51,17 @@ func TestDemoFault(t *testing.T) {
 		wantOut  string
 		wantErr  string
 	}{
-		{"inject", []string{"demo", "fault", "latency", "--service", "checkout", "--ms", "120", "--route", "POST /orders"}, 0,
+		{"inject", []string{"fault", "latency", "--service", "checkout", "--ms", "120", "--route", "POST /orders"}, 0,
 			"injected latency on checkout: route=POST /orders ms=120", ""},
-		{"list json", []string{"demo", "fault", "list", "--service", "checkout", "-o", "json"}, 0, `"kind": "latency"`, ""},
-		{"list table", []string{"demo", "fault", "list", "--service", "checkout"}, 0, "checkout     latency", ""},
-		{"wrong service for kind", []string{"demo", "fault", "n-plus-one", "--service", "checkout"}, 2, "", "applies only to inventory"},
-		{"out of bounds", []string{"demo", "fault", "latency", "--ms", "999999"}, 2, "", "out of range"},
-		{"unknown kind", []string{"demo", "fault", "meteor"}, 2, "", `unknown kind "meteor"`},
-		{"unknown service", []string{"demo", "fault", "latency", "--service", "billing"}, 2, "", `unknown service "billing"`},
-		{"clear one kind", []string{"demo", "fault", "clear", "latency", "--service", "checkout"}, 0, "cleared on checkout: latency", ""},
-		{"nothing left", []string{"demo", "fault", "clear"}, 0, "nothing to clear", ""},
-		{"list empty", []string{"demo", "fault", "list", "--service", "checkout"}, 0, "no faults in force", ""},
+		{"list json", []string{"fault", "list", "--service", "checkout", "-o", "json"}, 0, `"kind": "latency"`, ""},
+		{"list table", []string{"fault", "list", "--service", "checkout"}, 0, "checkout     latency", ""},
+		{"wrong service for kind", []string{"fault", "n-plus-one", "--service", "checkout"}, 2, "", "applies only to inventory"},
+		{"out of bounds", []string{"fault", "latency", "--ms", "999999"}, 2, "", "out of range"},
+		{"unknown kind", []string{"fault", "meteor"}, 2, "", `unknown kind "meteor"`},
+		{"unknown service", []string{"fault", "latency", "--service", "billing"}, 2, "", `unknown service "billing"`},
+		{"clear one kind", []string{"fault", "clear", "latency", "--service", "checkout"}, 0, "cleared on checkout: latency", ""},
+		{"nothing left", []string{"fault", "clear"}, 0, "nothing to clear", ""},
+		{"list empty", []string{"fault", "list", "--service", "checkout"}, 0, "no faults in force", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,21 +73,21 @@ func TestDemoFault(t *testing.T) {
 	}
 
 	t.Run("the fault acts", func(t *testing.T) {
-		if code, _, errOut := runDemoCLI(t, "demo", "fault", "deploy", "--service", "checkout", "--to-version", "9.9.9", "--ms", "1", "--state-dir", dir); code != 0 {
+		if code, _, errOut := runDemoCLI(t, "fault", "deploy", "--service", "checkout", "--to-version", "9.9.9", "--ms", "1", "--state-dir", dir); code != 0 {
 			t.Fatalf("deploy: %s", errOut)
 		}
 		body := getBody(t, base+"/metrics")
 		if !strings.Contains(body, `demo_build_info{service="checkout",version="9.9.9"} 1`) {
 			t.Errorf("deploy did not change demo_build_info:\n%s", body)
 		}
-		runDemoCLI(t, "demo", "fault", "clear", "--state-dir", dir)
+		runDemoCLI(t, "fault", "clear", "--state-dir", dir)
 		if body := getBody(t, base+"/metrics"); !strings.Contains(body, `version="`+demo.BaseVersion+`"} 1`) {
 			t.Errorf("clearing the deploy did not roll back")
 		}
 	})
 
 	t.Run("no demo running", func(t *testing.T) {
-		code, _, errOut := runDemoCLI(t, "demo", "fault", "latency", "--state-dir", t.TempDir())
+		code, _, errOut := runDemoCLI(t, "fault", "latency", "--state-dir", t.TempDir())
 		if code != 1 || !strings.Contains(errOut, "no demo running") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 			t.Fatalf("exit %d: %q", code, errOut)
 		}
@@ -95,8 +96,8 @@ func TestDemoFault(t *testing.T) {
 
 func runDemoCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	ios, _, out, errOut := TestStreams()
-	f := &Factory{IO: ios, Now: time.Now, Getenv: func(string) string { return "" }}
+	ios, _, out, errOut := cmd.TestStreams()
+	f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
 	code := Run(context.Background(), f, args)
 	return code, out.String(), errOut.String()
 }

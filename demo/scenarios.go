@@ -1,4 +1,4 @@
-package cmd
+package main
 
 import (
 	"bytes"
@@ -16,8 +16,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dbgtool/dbg/checklist"
+	"github.com/dbgtool/dbg/cmd"
 	"github.com/dbgtool/dbg/internal/demo"
-	"github.com/dbgtool/dbg/internal/testserver"
+	"github.com/dbgtool/dbg/internal/servers"
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/render"
 )
@@ -167,9 +168,9 @@ func scenarioScrapeConfig(urls map[string]string, interval time.Duration) string
 	return b.String()
 }
 
-// DemoScenariosOptions is everything `dbg demo scenarios` needs.
+// DemoScenariosOptions is everything `go run ./demo scenarios` needs.
 type DemoScenariosOptions struct {
-	IO       *IOStreams
+	IO       *cmd.IOStreams
 	Tier     string   // fast or full
 	Only     []string // scenario names; empty: the tier's
 	Baseline time.Duration
@@ -215,7 +216,7 @@ type scenarioResult struct {
 	ReportJSON json.RawMessage       `json:"-"`
 }
 
-func newCmdDemoScenarios(f *Factory) *cobra.Command {
+func newCmdScenarios(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "scenarios",
 		Short: "Measure dbg's accuracy: inject each fault into the demo and compare dbg checklist's answer with it",
@@ -227,22 +228,22 @@ the baseline period as --baseline. The top hypothesis is compared with the injec
 
 --tier fast runs the no-fault scenario and three faults (the test suite runs it); --tier full runs
 every fault. --out-doc writes the scoreboard (docs/accuracy.md).`,
-		Example: `  dbg demo scenarios --tier full --out-doc docs/accuracy.md
-  dbg demo scenarios --only n-plus-one,deploy -o json`,
+		Example: `  go run ./demo scenarios --tier full --out-doc docs/accuracy.md
+  go run ./demo scenarios --only n-plus-one,deploy -o json`,
 		Args: argsUsage(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := loadSettings(cmd, f)
+		RunE: func(c *cobra.Command, _ []string) error {
+			s, err := loadSettings(c, f)
 			if err != nil {
 				return err
 			}
 			o := &DemoScenariosOptions{IO: f.IO, Tier: s.String("tier"), OutDoc: s.String("out-doc"), Bundles: s.String("bundles"),
-				Dir: s.String("work-dir"), Rate: s.v.GetFloat64("rate"), Rows: s.Int("rows"), Profiles: s.Bool("pprof"),
-				Argv: "dbg " + strings.Join(os.Args[1:], " ")}
+				Dir: s.String("work-dir"), Rate: s.Float("rate"), Rows: s.Int("rows"), Profiles: s.Bool("pprof"),
+				Argv: "go run ./demo " + strings.Join(os.Args[1:], " ")}
 			if o.Format, err = s.Format(render.FormatTable, render.FormatJSON); err != nil {
 				return err
 			}
 			if o.Tier != "fast" && o.Tier != "full" {
-				return usageErrorf("dbg demo scenarios: --tier %q: want fast or full", o.Tier)
+				return usageErrorf("scenarios: --tier %q: want fast or full", o.Tier)
 			}
 			if v := s.String("only"); v != "" {
 				o.Only = strings.Split(v, ",")
@@ -252,12 +253,12 @@ every fault. --out-doc writes the scoreboard (docs/accuracy.md).`,
 			}
 			o.Incident = o.Baseline
 			if o.Baseline < 10*time.Second || o.Baseline > 30*time.Minute {
-				return usageErrorf("dbg demo scenarios: --phase must be between 10s and 30m")
+				return usageErrorf("scenarios: --phase must be between 10s and 30m")
 			}
 			if o.Rate <= 0 || o.Rate*4 > demo.MaxRate {
-				return usageErrorf("dbg demo scenarios: --rate must be above 0 and at most %g (the traffic spike multiplies it by 4)", demo.MaxRate/4)
+				return usageErrorf("scenarios: --rate must be above 0 and at most %g (the traffic spike multiplies it by 4)", demo.MaxRate/4)
 			}
-			return demoScenarios(cmd.Context(), o)
+			return demoScenarios(c.Context(), o)
 		},
 	}
 	fl := c.Flags()
@@ -325,14 +326,14 @@ func demoScenarios(ctx context.Context, o *DemoScenariosOptions) error {
 	sum := summarize(results)
 	fmt.Fprintf(o.IO.Out, "\nAC@1 %s, AC@3 %s over %d fault scenarios; no-fault: %s; %s\n", pct(sum.AC1), pct(sum.AC3), sum.Faults, sum.NoFault, total.Round(time.Second))
 	if !sum.AllPass {
-		return &ThresholdError{Msg: "some scenarios did not name the injected fault first"}
+		return &cmd.ThresholdError{Msg: "some scenarios did not name the injected fault first"}
 	}
 	return nil
 }
 
 // runScenarios starts the backends once and runs each scenario on a fresh demo system.
 func runScenarios(ctx context.Context, o *DemoScenariosOptions, dir string, list []scenario, progress io.Writer) ([]scenarioResult, error) {
-	ports, err := testserver.FreeLoopbackPorts(len(demo.Services) + 1)
+	ports, err := servers.FreeLoopbackPorts(len(demo.Services) + 1)
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +346,7 @@ func runScenarios(ctx context.Context, o *DemoScenariosOptions, dir string, list
 		scrape = 2 * time.Second
 	}
 	fmt.Fprintf(progress, "scenarios: starting Jaeger, VictoriaLogs and Prometheus in %s\n", dir)
-	srv, err := testserver.StartServers(ctx, filepath.Join(dir, "servers"), scenarioScrapeConfig(urls, scrape))
+	srv, err := servers.StartServers(ctx, filepath.Join(dir, "servers"), scenarioScrapeConfig(urls, scrape))
 	if err != nil {
 		return nil, fmt.Errorf("start the backends: %w", err)
 	}
@@ -371,7 +372,7 @@ func runScenarios(ctx context.Context, o *DemoScenariosOptions, dir string, list
 	return out, nil
 }
 
-func runScenario(ctx context.Context, o *DemoScenariosOptions, srv *testserver.Servers, dir string, ports []int, scrape time.Duration, sc scenario) (r scenarioResult) {
+func runScenario(ctx context.Context, o *DemoScenariosOptions, srv *servers.Servers, dir string, ports []int, scrape time.Duration, sc scenario) (r scenarioResult) {
 	start := time.Now()
 	r = scenarioResult{Name: sc.Name, Fault: string(sc.Fault.Kind), Service: sc.Service, Truth: truthText(sc)}
 	defer func() { r.Seconds = time.Since(start).Seconds() }()
@@ -509,14 +510,14 @@ func truthText(sc scenario) string {
 // runDbgInProcess runs dbg with args in this process, with no DBG_* environment and no config file.
 func runDbgInProcess(ctx context.Context, args []string) (stdout []byte, stderr string, code int) {
 	var out, errOut bytes.Buffer
-	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Now: time.Now,
+	f := &cmd.Factory{IO: &cmd.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Now: time.Now,
 		Getenv: func(string) string { return "" }}
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "DBG_") {
 			return nil, "the DBG_* environment would change the checklist's settings: unset " + k, 2
 		}
 	}
-	code = Run(ctx, f, args)
+	code = cmd.Run(ctx, f, args)
 	return out.Bytes(), errOut.String(), code
 }
 
@@ -602,7 +603,7 @@ func accuracyDoc(o *DemoScenariosOptions, rs []scenarioResult, started time.Time
 	sum := summarize(rs)
 	var b strings.Builder
 	b.WriteString("# Accuracy on the demo system\n\n")
-	b.WriteString("<!-- Generated by `dbg demo scenarios --out-doc`; edit cmd/demo_scenarios.go, not this file. -->\n\n")
+	b.WriteString("<!-- Generated by `go run ./demo scenarios --out-doc`; edit demo/scenarios.go, not this file. -->\n\n")
 	fmt.Fprintf(&b, "Measured %s, tier **%s**, in %s, with:\n\n```\n%s\n```\n\n", started.UTC().Format("2006-01-02 15:04 UTC"), o.Tier, total.Round(time.Second), o.Argv)
 	fmt.Fprintf(&b, "**AC@1 %s, AC@3 %s** over %d fault scenarios (%d failing). No-fault scenario: %s.\n\n", pct(sum.AC1), pct(sum.AC3), sum.Faults, sum.Failures, sum.NoFault)
 	b.WriteString("AC@1: the top root cause is an accepted answer. AC@3: an accepted answer is among the first three\n")
@@ -656,7 +657,7 @@ func accuracyDoc(o *DemoScenariosOptions, rs []scenarioResult, started time.Time
 	b.WriteString("  error origin: short leak sampling is a known weakness (see the issue notes), not measured here. The leak\n")
 	b.WriteString("  scenarios are answered from Prometheus' saturation checks (Go heap, goroutines; one scrape job per\n")
 	b.WriteString("  service, job = service name).\n")
-	b.WriteString("- Nothing in checklist/ or investigate/ knows the scenarios: the truth is only in cmd/demo_scenarios.go.\n\n")
+	b.WriteString("- Nothing in checklist/ or investigate/ knows the scenarios: the truth is only in demo/scenarios.go.\n\n")
 	b.WriteString("## Acceptance rule per fault\n\n")
 	b.WriteString("| scenario | accepted answers | why |\n|---|---|---|\n")
 	for _, sc := range scenarios {
@@ -669,12 +670,12 @@ func accuracyDoc(o *DemoScenariosOptions, rs []scenarioResult, started time.Time
 			fast = append(fast, sc.Name)
 		}
 	}
-	fmt.Fprintf(&b, "- **fast** (%s): `TestDemoScenariosFast` in cmd/demo_scenarios_test.go runs it in the full test tier\n", strings.Join(fast, ", "))
+	fmt.Fprintf(&b, "- **fast** (%s): `TestDemoScenariosFast` in demo/scenarios_test.go runs it in the full test tier\n", strings.Join(fast, ", "))
 	b.WriteString("  (`scripts/test.sh`, not with -short) and requires AC@1 = 100% and no false alarm.\n")
 	b.WriteString("- **full** (every scenario above): too long for CI on a 2-core machine; run it by hand with\n")
-	b.WriteString("  `go run . demo scenarios --tier full --out-doc docs/accuracy.md` and commit the regenerated page.\n")
+	b.WriteString("  `go run ./demo scenarios --tier full --out-doc docs/accuracy.md` and commit the regenerated page.\n")
 	b.WriteString("\n## Running it\n\n")
-	b.WriteString("`dbg demo scenarios` needs the repository (it builds the pinned Jaeger and VictoriaLogs from tools/ into the\n")
+	b.WriteString("`go run ./demo scenarios` needs the repository (it builds the pinned Jaeger and VictoriaLogs from tools/ into the\n")
 	b.WriteString("tool cache, as the tests do), Go, and the Debian package prometheus. Flags:\n\n")
 	b.WriteString("- `--tier fast|full`, or `--only a,b` for named scenarios;\n")
 	b.WriteString("- `--phase 30s`: the length of the baseline and of the incident load; `--rate 30` requests/s; `--rows`;\n")

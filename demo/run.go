@@ -1,4 +1,4 @@
-package cmd
+package main
 
 import (
 	"context"
@@ -13,15 +13,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dbgtool/dbg/cmd"
 	"github.com/dbgtool/dbg/internal/demo"
 	"github.com/dbgtool/dbg/render"
 )
 
-func init() { register(newCmdDemo) }
-
-// DemoRunOptions is everything `dbg demo run` needs.
+// DemoRunOptions is everything `go run ./demo run` needs.
 type DemoRunOptions struct {
-	IO       *IOStreams
+	IO       *cmd.IOStreams
 	Format   render.Format
 	System   demo.SystemConfig
 	Rate     float64
@@ -29,32 +28,15 @@ type DemoRunOptions struct {
 	NoLoad   bool
 }
 
-// DemoFaultOptions is everything `dbg demo fault` needs.
+// DemoFaultOptions is everything `go run ./demo fault` needs.
 type DemoFaultOptions struct {
-	IO       *IOStreams
+	IO       *cmd.IOStreams
 	Format   render.Format
 	StateDir string
 	Service  string     // "" : the kind's default service
 	Fault    demo.Fault // Kind "" with Clear: every kind
 	Clear    bool
 	List     bool
-}
-
-func newCmdDemo(f *Factory) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "demo",
-		Short: "Run the demo microservices with injectable faults, to try dbg on real telemetry",
-		Long: `The demo is a small system of real Go services — frontend → checkout → inventory (SQLite) and
-payment → fraud-check, payment → gateway (with a circuit breaker and a bulkhead) — instrumented like
-production services: OpenTelemetry traces over OTLP/HTTP, Prometheus /metrics, JSON logs with trace
-and correlation IDs shipped to VictoriaLogs, and net/http/pprof. Faults are injected while it runs.
-
-Everything listens on 127.0.0.1 only; the load generator sends only there. See docs/demo.md.`,
-		Args: argsUsage(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	c.AddCommand(newCmdDemoRun(f), newCmdDemoFault(f), newCmdDemoStatus(f), newCmdDemoServe(f), newCmdDemoScenarios(f))
-	return c
 }
 
 // defaultDemoDir is where a running demo keeps its state when --state-dir is not given.
@@ -65,14 +47,7 @@ func defaultDemoDir(getenv func(string) string) string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("dbg-demo-%d", os.Getuid()))
 }
 
-func demoStateDir(s *Settings, f *Factory) string {
-	if d := s.String("state-dir"); d != "" {
-		return d
-	}
-	return defaultDemoDir(f.Getenv)
-}
-
-func newCmdDemoRun(f *Factory) *cobra.Command {
+func newCmdRun(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "Start the demo services and the load generator",
@@ -81,16 +56,16 @@ the six ports after it), write the state (service URLs) and a prometheus.yml tha
 into --state-dir, and send steady traffic until --duration passes or Ctrl-C.
 
 Traces go to --otlp-url (Jaeger's OTLP/HTTP port, 4318), logs to --victorialogs-url.`,
-		Example: `  dbg demo run --otlp-url http://127.0.0.1:4318 --victorialogs-url http://127.0.0.1:9428
-  dbg demo run --rate 50 --duration 10m
-  prometheus --config.file "$(dbg demo status -o json | jq -r .prometheus_config)"`,
+		Example: `  go run ./demo run --otlp-url http://127.0.0.1:4318 --victorialogs-url http://127.0.0.1:9428
+  go run ./demo run --rate 50 --duration 10m
+  prometheus --config.file "$(go run ./demo status -o json | jq -r .prometheus_config)"`,
 		Args: argsUsage(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := loadSettings(cmd, f)
+		RunE: func(c *cobra.Command, _ []string) error {
+			s, err := loadSettings(c, f)
 			if err != nil {
 				return err
 			}
-			o := &DemoRunOptions{IO: f.IO, Rate: s.v.GetFloat64("rate"), NoLoad: s.Bool("no-load")}
+			o := &DemoRunOptions{IO: f.IO, Rate: s.Float("rate"), NoLoad: s.Bool("no-load")}
 			if o.Format, err = s.Format(render.FormatTable, render.FormatJSON); err != nil {
 				return err
 			}
@@ -98,29 +73,30 @@ Traces go to --otlp-url (Jaeger's OTLP/HTTP port, 4318), logs to --victorialogs-
 				return err
 			}
 			if o.Duration <= 0 || o.Duration > demo.MaxLoadTime {
-				return usageErrorf("dbg demo run: --duration must be between 1s and %s", demo.MaxLoadTime)
+				return usageErrorf("run: --duration must be between 1s and %s", demo.MaxLoadTime)
 			}
 			if o.Rate <= 0 || o.Rate > demo.MaxRate {
-				return usageErrorf("dbg demo run: --rate must be above 0 and at most %g requests/s", demo.MaxRate)
+				return usageErrorf("run: --rate must be above 0 and at most %g requests/s", demo.MaxRate)
 			}
 			o.System = demo.SystemConfig{Dir: demoStateDir(s, f), OTLPURL: s.String("otlp-url"),
 				VictoriaLogsURL: s.String("victorialogs-url"), Rows: s.Int("rows")}
 			if o.System.Rows < 0 || o.System.Rows > 5_000_000 {
-				return usageErrorf("dbg demo run: --rows must be between 1 and 5000000")
+				return usageErrorf("run: --rows must be between 1 and 5000000")
 			}
 			if p := s.Int("ports-from"); p != 0 {
 				if p < 1024 || p > 65535-len(demo.Services) {
-					return usageErrorf("dbg demo run: --ports-from %d: want 1024..%d", p, 65535-len(demo.Services))
+					return usageErrorf("run: --ports-from %d: want 1024..%d", p, 65535-len(demo.Services))
 				}
 				for i := range len(demo.Services) + 1 {
 					o.System.Ports = append(o.System.Ports, p+i)
 				}
 			}
-			return demoRun(cmd.Context(), o)
+			return demoRun(c.Context(), o)
 		},
 	}
 	fl := c.Flags()
 	fl.String("otlp-url", "", "OTLP/HTTP endpoint for traces, e.g. http://127.0.0.1:4318 (Jaeger); empty: no export")
+	fl.String("victorialogs-url", "", "VictoriaLogs base URL for the services' logs, e.g. http://127.0.0.1:9428; empty: logs stay in the services' log files")
 	fl.Float64("rate", demo.DefaultRate, fmt.Sprintf("load: requests per second (at most %g, traffic spikes included)", demo.MaxRate))
 	fl.Duration("duration", 30*time.Minute, "stop after this long (at most 24h)")
 	fl.Bool("no-load", false, "start the services but send no traffic")
@@ -184,7 +160,7 @@ func printDemoState(w io.Writer, st demo.State, dir string) {
 	if st.VictoriaLogsURL != "" {
 		fmt.Fprintf(w, "logs:       %s\n", render.Clean(st.VictoriaLogsURL))
 	}
-	fmt.Fprintf(w, "faults:     dbg demo fault KIND (kinds: %s)\n", strings.Join(demo.KindNames(), ", "))
+	fmt.Fprintf(w, "faults:     go run ./demo fault KIND (kinds: %s)\n", strings.Join(demo.KindNames(), ", "))
 }
 
 func processAlive(pid int) bool {
@@ -195,7 +171,7 @@ func processAlive(pid int) bool {
 	return err == nil
 }
 
-func newCmdDemoFault(f *Factory) *cobra.Command {
+func newCmdFault(f *Factory) *cobra.Command {
 	var kinds strings.Builder
 	for _, sp := range demo.Specs {
 		fmt.Fprintf(&kinds, "  %-20s %s (default service %s)\n", sp.Kind, sp.Help, sp.Service)
@@ -203,24 +179,24 @@ func newCmdDemoFault(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "fault KIND | fault clear [KIND] | fault list",
 		Short: "Inject a fault into the running demo, clear faults, or list them",
-		Long: `Inject a fault into a running demo (started with dbg demo run, found through its state file), or
-clear faults: "dbg demo fault clear" clears every fault on every service; with --service only there,
-with a KIND only that kind. "dbg demo fault list" shows what is in force.
+		Long: `Inject a fault into a running demo (started with go run ./demo run, found through its state file), or
+clear faults: "go run ./demo fault clear" clears every fault on every service; with --service only there,
+with a KIND only that kind. "go run ./demo fault list" shows what is in force.
 
 Kinds:
 ` + kinds.String() + `
 Unset parameters take the kind's defaults; every parameter is bounded (latency ≤ 10s, leaks ≤ 1 GiB or
 100000 goroutines, load ≤ 200 requests/s). --for makes a fault clear itself.`,
-		Example: `  dbg demo fault latency --service checkout --ms 300
-  dbg demo fault error-rate --service payment --rate 0.2 --route "POST /charge"
-  dbg demo fault n-plus-one
-  dbg demo fault deploy --service checkout --to-version 2.0.0 --ms 150
-  dbg demo fault traffic-spike --factor 5 --for 2m
-  dbg demo fault clear`,
+		Example: `  go run ./demo fault latency --service checkout --ms 300
+  go run ./demo fault error-rate --service payment --rate 0.2 --route "POST /charge"
+  go run ./demo fault n-plus-one
+  go run ./demo fault deploy --service checkout --to-version 2.0.0 --ms 150
+  go run ./demo fault traffic-spike --factor 5 --for 2m
+  go run ./demo fault clear`,
 		Args:      argsUsage(cobra.RangeArgs(1, 2)),
 		ValidArgs: append([]string{"clear", "list"}, demo.KindNames()...),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := loadSettings(cmd, f)
+		RunE: func(c *cobra.Command, args []string) error {
+			s, err := loadSettings(c, f)
 			if err != nil {
 				return err
 			}
@@ -237,39 +213,40 @@ Unset parameters take the kind's defaults; every parameter is bounded (latency �
 			case "list":
 				o.List = true
 				if len(args) > 1 {
-					return usageErrorf("dbg demo fault list takes no kind")
+					return usageErrorf("fault list takes no kind")
 				}
 			default:
 				if len(args) > 1 {
-					return usageErrorf("dbg demo fault %s: one kind at a time", args[0])
+					return usageErrorf("fault %s: one kind at a time", args[0])
 				}
 				o.Fault.Kind = demo.Kind(args[0])
 				p := &o.Fault.Params
-				p.Route, p.MS, p.Rate = s.String("route"), s.Int("ms"), s.v.GetFloat64("rate")
+				p.Route, p.MS, p.Rate = s.String("route"), s.Int("ms"), s.Float("rate")
 				p.KB, p.MaxMB, p.Max, p.Limit = s.Int("kb"), s.Int("max-mb"), s.Int("max"), s.Int("limit")
-				p.Factor, p.Version, p.Duration = s.v.GetFloat64("factor"), s.String("to-version"), s.String("for")
+				p.Factor, p.Version, p.Duration = s.Float("factor"), s.String("to-version"), s.String("for")
 			}
 			if o.Fault.Kind != "" {
 				sp, ok := demo.SpecFor(o.Fault.Kind)
 				if !ok {
-					return usageErrorf("dbg demo fault: unknown kind %q (want one of %s)", o.Fault.Kind, strings.Join(demo.KindNames(), ", "))
+					return usageErrorf("fault: unknown kind %q (want one of %s)", o.Fault.Kind, strings.Join(demo.KindNames(), ", "))
 				}
 				if o.Service == "" && !o.Clear {
 					o.Service = sp.Service
 				}
 				if !o.Clear {
 					if _, err := o.Fault.Resolve(o.Service); err != nil {
-						return usageErrorf("dbg demo fault: %v", err)
+						return usageErrorf("fault: %v", err)
 					}
 				}
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), s.Timeout())
+			ctx, cancel := context.WithTimeout(c.Context(), s.Timeout())
 			defer cancel()
 			return demoFault(ctx, o)
 		},
 	}
 	fl := c.Flags()
 	fl.String("state-dir", "", "the running demo's state directory (default $XDG_RUNTIME_DIR/dbg-demo)")
+	fl.String("service", "", "the service to inject into or clear (default: the kind's service; clear: every service)")
 	fl.Int("ms", 0, "milliseconds added (latency, slow-downstream, cpu-hog, deploy)")
 	fl.Float64("rate", 0, "share of requests 0..1 (error-rate, error-burst, circuit-open)")
 	fl.String("route", "", `only this route, e.g. "/orders" or "POST /orders" (latency, error-rate)`)
@@ -292,7 +269,7 @@ func demoFault(ctx context.Context, o *DemoFaultOptions) error {
 	targets := append(slices.Clone(demo.Services), demo.LoadGen)
 	if o.Service != "" {
 		if _, err := st.AdminURL(o.Service); err != nil {
-			return usageErrorf("dbg demo fault: %v", err)
+			return usageErrorf("fault: %v", err)
 		}
 		targets = []string{o.Service}
 	}
@@ -359,9 +336,6 @@ func demoFault(ctx context.Context, o *DemoFaultOptions) error {
 	return nil
 }
 
-// cleanErr makes an error that carries a service's answer safe for the terminal.
-func cleanErr(err error) error { return fmt.Errorf("%s", render.Clean(err.Error())) }
-
 func describeParams(a demo.Active) string {
 	p := a.Params
 	var parts []string
@@ -400,13 +374,13 @@ func describeParams(a demo.Active) string {
 	return render.Clean(strings.Join(parts, " "))
 }
 
-func newCmdDemoStatus(f *Factory) *cobra.Command {
+func newCmdStatus(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "status",
 		Short: "Show the running demo's services, URLs and state files",
 		Args:  argsUsage(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := loadSettings(cmd, f)
+		RunE: func(c *cobra.Command, _ []string) error {
+			s, err := loadSettings(c, f)
 			if err != nil {
 				return err
 			}
@@ -420,7 +394,7 @@ func newCmdDemoStatus(f *Factory) *cobra.Command {
 				return err
 			}
 			if !processAlive(st.PID) {
-				return fmt.Errorf("the demo in %s is not running (pid %d gone): start it with dbg demo run", dir, st.PID)
+				return fmt.Errorf("the demo in %s is not running (pid %d gone): start it with go run ./demo run", dir, st.PID)
 			}
 			if format == render.FormatJSON {
 				return render.JSON(f.IO.Out, st)
@@ -433,15 +407,15 @@ func newCmdDemoStatus(f *Factory) *cobra.Command {
 	return c
 }
 
-// newCmdDemoServe is the child process of one demo service; dbg demo run starts it.
-func newCmdDemoServe(_ *Factory) *cobra.Command {
+// newCmdServe is the child process of one demo service; go run ./demo run starts it.
+func newCmdServe() *cobra.Command {
 	return &cobra.Command{
 		Use:    "serve",
-		Short:  "Run one demo service (started by dbg demo run)",
+		Short:  "Run one demo service (started by go run ./demo run)",
 		Hidden: true,
 		Args:   argsUsage(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return demo.ServeFromEnv(cmd.Context(), os.Stderr)
+		RunE: func(c *cobra.Command, _ []string) error {
+			return demo.ServeFromEnv(c.Context(), os.Stderr)
 		},
 	}
 }

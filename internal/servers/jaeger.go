@@ -1,8 +1,9 @@
-package testserver
+package servers
 
 import (
 	"fmt"
-	"testing"
+	"os"
+	"path/filepath"
 )
 
 // JaegerServer is a running Jaeger v2 (all-in-one, memory storage).
@@ -58,27 +59,30 @@ exporters:
     trace_storage: mem
 `
 
-// Jaeger starts Jaeger v2 (built from tools/jaeger) with memory storage on
-// free loopback ports and waits until its query API and OTLP receiver answer.
-func Jaeger(t testing.TB) *JaegerServer {
-	t.Helper()
-	skipShort(t)
-	bin := ToolBinary(t, "jaeger")
-	dir := t.TempDir()
+// StartJaeger starts the Jaeger v2 binary bin (BuildTool "jaeger") with memory storage on free
+// loopback ports, its configuration in dir, and waits until its query API and both OTLP receivers
+// answer.
+func StartJaeger(dir, bin string) (*JaegerServer, *Process, error) {
 	var s *JaegerServer
-	launch(t, "jaeger", func() (*process, error) {
-		p := FreePorts(t, 4)
-		s = &JaegerServer{
-			QueryHTTP: fmt.Sprintf("http://127.0.0.1:%d", p[0]),
-			QueryGRPC: fmt.Sprintf("127.0.0.1:%d", p[1]),
-			OTLPHTTP:  fmt.Sprintf("http://127.0.0.1:%d", p[2]),
-			OTLPGRPC:  fmt.Sprintf("127.0.0.1:%d", p[3]),
+	p, err := launch("jaeger", func() (*Process, error) {
+		ports, err := FreeLoopbackPorts(4)
+		if err != nil {
+			return nil, err
 		}
-		cfg := writeFile(t, dir, "jaeger.yaml", fmt.Appendf(nil, jaegerConfig, p[0], p[1], p[2], p[3]))
+		s = &JaegerServer{
+			QueryHTTP: fmt.Sprintf("http://127.0.0.1:%d", ports[0]),
+			QueryGRPC: fmt.Sprintf("127.0.0.1:%d", ports[1]),
+			OTLPHTTP:  fmt.Sprintf("http://127.0.0.1:%d", ports[2]),
+			OTLPGRPC:  fmt.Sprintf("127.0.0.1:%d", ports[3]),
+		}
+		cfg := filepath.Join(dir, "jaeger.yaml")
+		if err := os.WriteFile(cfg, fmt.Appendf(nil, jaegerConfig, ports[0], ports[1], ports[2], ports[3]), 0o644); err != nil {
+			return nil, err
+		}
 		// No OTel SDK export anywhere, whatever the environment says.
 		env := []string{"OTEL_SDK_DISABLED=true", "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none"}
 		return startProcess("jaeger", dir, nil, env, bin, "--config", cfg)
-	}, func(p *process) error {
+	}, func(p *Process) error {
 		if err := waitHTTP(s.QueryHTTP+"/api/services", StartTimeout, p.exited); err != nil {
 			return err
 		}
@@ -87,5 +91,8 @@ func Jaeger(t testing.TB) *JaegerServer {
 		}
 		return waitTCP(s.OTLPHTTP[len("http://"):], StartTimeout, p.exited)
 	})
-	return s
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, p, nil
 }

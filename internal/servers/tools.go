@@ -1,4 +1,4 @@
-package testserver
+package servers
 
 import (
 	"bufio"
@@ -14,8 +14,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"testing"
-	"time"
 )
 
 // mainModule is the module path whose go.mod marks the repository root.
@@ -41,7 +39,7 @@ func toolByName(name string) Tool {
 			return tl
 		}
 	}
-	panic("testserver: unknown tool " + name)
+	panic("servers: unknown tool " + name)
 }
 
 // RepoRoot walks up from the working directory to the directory whose go.mod
@@ -102,23 +100,6 @@ var (
 	builtMu sync.Mutex
 	built   = map[string]string{}
 )
-
-// ToolBinary returns the path of the named tool ("jaeger", "victoria-logs"),
-// building it first if the cache does not have it. It fails the test when the
-// tool cannot be built. It does not skip in -short mode; the server
-// constructors do.
-func ToolBinary(t testing.TB, name string) string {
-	t.Helper()
-	start := time.Now()
-	path, fresh, err := BuildTool(context.Background(), name)
-	if err != nil {
-		t.Fatalf("testserver: %v", err)
-	}
-	if fresh {
-		t.Logf("testserver: built %s in %s", path, time.Since(start).Round(time.Second))
-	}
-	return path
-}
 
 // BuildTool builds the named tool into the cache unless it is there already,
 // and returns its path and whether this call built it.

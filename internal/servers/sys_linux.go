@@ -1,13 +1,13 @@
 //go:build linux
 
-package testserver
+package servers
 
 import (
 	"os"
 	"syscall"
 )
 
-// sysProcAttr kills the server when the test binary dies (Pdeathsig; Go sets
+// sysProcAttr kills the server when the process that started it dies (Pdeathsig; Go sets
 // it after switching credentials, so it survives the switch) and runs it as
 // user when one is given.
 func sysProcAttr(user *runAs) *syscall.SysProcAttr {

@@ -1,4 +1,4 @@
-package testserver
+package servers
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -66,49 +65,45 @@ func pgUser() (*runAs, error) {
 	return nil, fmt.Errorf("running as root and neither user postgres nor nobody exists: initdb refuses to run as root")
 }
 
-// Postgres runs initdb into a temporary directory and starts PostgreSQL
-// (Debian package postgresql) on a free loopback port, with no Unix socket,
-// fsync off, and a superuser "dbg" owning database "dbg" (trust auth).
-func Postgres(t testing.TB) *PostgresServer {
-	t.Helper()
-	skipShort(t)
+// StartPostgres runs initdb into dir/data and starts PostgreSQL (Debian package postgresql) on a
+// free loopback port, with no Unix socket, fsync off, and a superuser "dbg" owning database "dbg"
+// (trust auth). dir must be one the server's user can enter: as root that is the "postgres" user
+// (initdb refuses root), so not a directory under a 0700 root-owned parent.
+func StartPostgres(ctx context.Context, dir string) (*PostgresServer, *Process, error) {
 	binDir, err := PostgresBinDir()
 	if err != nil {
-		t.Fatalf("testserver: %v", err)
+		return nil, nil, err
 	}
 	as, err := pgUser()
 	if err != nil {
-		t.Fatalf("testserver: %v", err)
+		return nil, nil, err
 	}
-	// Not t.TempDir: its parent is 0700 root, which the postgres user cannot
-	// enter.
-	dir, err := os.MkdirTemp("", "dbg-postgres-")
-	if err != nil {
-		t.Fatalf("testserver: %v", err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
 	data := filepath.Join(dir, "data")
 	if err := os.Mkdir(data, 0o700); err != nil {
-		t.Fatalf("testserver: %v", err)
+		return nil, nil, err
 	}
 	if as != nil {
 		for _, p := range []string{dir, data} {
 			if err := os.Chown(p, int(as.uid), int(as.gid)); err != nil {
-				t.Fatalf("testserver: chown %s to %s: %v", p, as.name, err)
+				return nil, nil, fmt.Errorf("chown %s to %s: %w", p, as.name, err)
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	env := []string{"LC_ALL=C", "LANG=C", "TZ=UTC"}
 	out, err := run(ctx, dir, as, env, filepath.Join(binDir, "initdb"),
 		"-D", data, "-U", "dbg", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
 	if err != nil {
-		t.Fatalf("testserver: initdb: %v\n%s", err, out)
+		return nil, nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	s := &PostgresServer{Host: "127.0.0.1", User: "dbg", Database: "dbg", BinDir: binDir}
-	launch(t, "postgres", func() (*process, error) {
-		s.Port = FreePort(t)
+	p, err := launch("postgres", func() (*Process, error) {
+		ports, err := FreeLoopbackPorts(1)
+		if err != nil {
+			return nil, err
+		}
+		s.Port = ports[0]
 		p, err := startProcess("postgres", dir, as, env, filepath.Join(binDir, "postgres"),
 			"-D", data,
 			"-c", "listen_addresses=127.0.0.1",
@@ -123,7 +118,7 @@ func Postgres(t testing.TB) *PostgresServer {
 			p.stopBy = syscall.SIGINT // fast shutdown; SIGTERM waits for clients
 		}
 		return p, err
-	}, func(p *process) error {
+	}, func(p *Process) error {
 		if err := waitTCP(fmt.Sprintf("127.0.0.1:%d", s.Port), StartTimeout, p.exited); err != nil {
 			return err
 		}
@@ -141,6 +136,9 @@ func Postgres(t testing.TB) *PostgresServer {
 			}
 		}
 	})
+	if err != nil {
+		return nil, nil, err
+	}
 	s.DSN = fmt.Sprintf("postgres://dbg@127.0.0.1:%d/dbg?sslmode=disable", s.Port)
-	return s
+	return s, p, nil
 }
