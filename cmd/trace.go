@@ -164,14 +164,11 @@ func readTraceFile(stdin io.Reader, path string) ([]*investigate.Trace, error) {
 func selectTraces(all []*investigate.Trace, ids []string, from string) ([]*investigate.Trace, error) {
 	byID := map[string]*investigate.Trace{}
 	for _, t := range all {
-		byID[strings.ToLower(t.ID)] = t
+		byID[investigate.CanonicalTraceID(t.ID)] = t
 	}
 	out := make([]*investigate.Trace, 0, len(ids))
 	for _, id := range ids {
-		t, ok := byID[strings.ToLower(strings.TrimLeft(id, "0"))]
-		if !ok {
-			t, ok = byID[strings.ToLower(id)]
-		}
+		t, ok := byID[investigate.CanonicalTraceID(id)]
 		if !ok {
 			return nil, fmt.Errorf("trace %s not found in %s", id, from)
 		}

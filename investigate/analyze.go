@@ -3,6 +3,7 @@ package investigate
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -159,40 +160,44 @@ func Statistics(t *Tree, self []time.Duration, isErr []bool) []OpStats {
 	return out
 }
 
-// Peer names the downstream a client span calls, from the semantic-convention attributes that say so.
-func Peer(s *Span) string {
-	if p := s.Attrs.First("peer.service", "db.system.name", "db.system", "server.address", "net.peer.name",
-		"rpc.service", "messaging.destination.name", "http.host", "net.peer.ip"); p != "" {
-		return p
-	}
-	return ""
-}
-
-// SlowSpans ranks (service, operation) pairs by the critical-path self time they cost the request: a
-// long span that mostly waits on a child is not the slow one; the child is.
+// SlowSpans ranks (service, operation, peer) groups by the critical-path self time they cost the request:
+// a long span that mostly waits on a child is not the slow one; the child is. Client spans to different
+// downstreams are different groups even under one operation name ("HTTP POST"), and each group names its
+// own peer. A client span with no server span below it calls something that sends no spans (a third-party
+// API, a managed service): its time is the dependency's, and the finding says so.
 func SlowSpans(t *Tree, root int32, steps []PathStep, opts TraceOptions) []Finding {
 	total := t.Span(root).Duration
 	if total <= 0 {
 		return nil
 	}
 	type group struct {
-		svc, op, peer string
-		self, dur     time.Duration
-		ids           []string
+		svc, op, peer, host string
+		kind                SpanKind
+		db                  bool
+		uninstrumented      bool
+		self, dur           time.Duration
+		ids                 []string
 	}
 	var groups []*group
 	byKey := map[string]*group{}
 	for _, st := range steps {
 		s := t.Span(st.Span)
-		k := s.Service + "\x00" + s.Operation
+		peer, host := "", ""
+		if s.Kind == KindClient || s.Kind == KindProducer {
+			peer, host = Peer(s), PeerHost(s)
+		}
+		k := s.Service + "\x00" + s.Operation + "\x00" + peer
 		g := byKey[k]
 		if g == nil {
-			g = &group{svc: s.Service, op: s.Operation}
-			if s.Kind == KindClient || s.Kind == KindProducer {
-				g.peer = Peer(s)
-			}
+			g = &group{svc: s.Service, op: s.Operation, peer: peer, host: host, kind: s.Kind, db: IsDBSpan(s), uninstrumented: true}
 			byKey[k] = g
 			groups = append(groups, g)
+		}
+		if g.host == "" {
+			g.host = host
+		}
+		if s.Kind != KindClient || hasCallee(t, st.Span) {
+			g.uninstrumented = false
 		}
 		g.self += st.Self
 		g.dur += s.Duration
@@ -207,40 +212,93 @@ func SlowSpans(t *Tree, root int32, steps []PathStep, opts TraceOptions) []Findi
 		}
 		title := fmt.Sprintf("%s %s holds the request for %s (%.0f%% of %s)", g.svc, g.op, fmtDur(g.self), share*100, fmtDur(total))
 		rec := "Look at what this span does on its own (no child span covers this time): add spans or profile it."
-		if g.peer != "" {
-			title = fmt.Sprintf("%s waits %s on %s (%s, %.0f%% of the request)", g.svc, fmtDur(g.self), g.peer, g.op, share*100)
-			rec = fmt.Sprintf("The time is spent in the call to %s: check its latency, add a timeout, cache or parallelise the call.", g.peer)
+		name := g.peer
+		if name == "" {
+			name = g.host
+		}
+		if name != "" && g.host != "" && g.host != name && !strings.HasPrefix(g.host, name) {
+			name += " at " + g.host
+		}
+		uninstrumented := g.uninstrumented && name != "" && !g.db
+		switch {
+		case name == "":
+		case g.db:
+			title = fmt.Sprintf("%s waits %s on %s (%s, %.0f%% of the request)", g.svc, fmtDur(g.self), name, g.op, share*100)
+			rec = fmt.Sprintf("The time is spent in the database call to %s: look at the statement (dbg db lists it, with its plan where the database can explain it), the database's load, and waits for a connection in the client's pool.", g.peer)
+		case uninstrumented:
+			title = fmt.Sprintf("%s waits %s on %s, which sends no spans (%s, %.0f%% of the request)", g.svc, fmtDur(g.self), name, g.op, share*100)
+			rec = fmt.Sprintf("%s is an uninstrumented dependency: dbg cannot see inside it. Check its own latency (status page, its metrics, the client's connection pool), give the call a timeout and a bounded retry, and cache the answer or move the call off the request path if it need not be on it.", name)
+		case g.kind == KindProducer:
+			title = fmt.Sprintf("%s waits %s publishing to %s (%s, %.0f%% of the request)", g.svc, fmtDur(g.self), name, g.op, share*100)
+			rec = fmt.Sprintf("Publishing to %s blocks the request: check the broker's latency and acknowledgement settings, or publish asynchronously.", name)
+		default:
+			title = fmt.Sprintf("%s waits %s on %s outside the callee's spans (%s, %.0f%% of the request)", g.svc, fmtDur(g.self), name, g.op, share*100)
+			rec = fmt.Sprintf("The client waits longer than %s works: the time is in the network, connection setup or pool, or the server's queue before its span starts. Compare the client and server spans' start and end times.", name)
 		}
 		ev := map[string]any{
 			"self_ms": Ms(g.self), "duration_ms": Ms(g.dur), "share": round3(share), "peer": g.peer,
 			"span_ids": capStrings(g.ids, 20), "span_id": g.ids[0],
 		}
+		if g.host != "" {
+			ev["peer_address"] = g.host
+		}
+		if g.kind == KindClient && !g.db {
+			ev["uninstrumented"] = uninstrumented
+		}
 		out = append(out, Finding{
-			Kind: KindSlowSpan, Score: share, Service: g.svc, Operation: g.op, Title: title,
+			Kind: KindSlowSpan, Score: share * TimeWeight(g.self), Service: g.svc, Operation: g.op, Title: title,
 			Evidence: ev, Recommendation: rec,
 		})
 	}
 	return out
 }
 
+// hasCallee reports whether the callee of client span i sent spans: a server span, or a span of another
+// service, below it.
+func hasCallee(t *Tree, i int32) bool {
+	svc := t.Span(i).Service
+	stack := append([]int32(nil), t.Children(i)...)
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if s := t.Span(c); s.Kind == KindServer || s.Kind == KindConsumer || s.Service != svc {
+			return true
+		}
+		stack = append(stack, t.Children(c)...)
+	}
+	return false
+}
+
+// TimeWeight scales a score by the absolute time at stake, so a share of a tiny request cannot rank as
+// critical: full weight from 50 ms (Sentry's N+1 floor, and about where a user-facing request starts to
+// feel slower), falling logarithmically to a tenth at 0.5 ms and below. A 100 µs trace whose one span is
+// 90% of it is a fact worth listing (info), not an incident.
+func TimeWeight(d time.Duration) float64 {
+	const full, floor = 50 * time.Millisecond, 500 * time.Microsecond
+	switch {
+	case d >= full:
+		return 1
+	case d <= floor:
+		return 0.1
+	}
+	return 0.1 + 0.9*math.Log10(float64(d)/float64(floor))/math.Log10(float64(full)/float64(floor))
+}
+
 // CallKey says which calls count as "the same call" for N+1 detection: the normalised statement for
 // database spans, the route or URL template for HTTP clients, the method for RPC. Empty means the span is
 // not a call that can repeat.
 func CallKey(s *Span) (key, kind string) {
-	if st := s.Attrs.First("db.query.text", "db.statement"); st != "" {
-		return NormalizeStatement(st), "statement"
+	if _, fp, ok := IsStatementSpan(s); ok {
+		return fp, "statement"
 	}
 	if s.Kind != KindClient && s.Kind != KindProducer {
-		if s.Attrs.First("db.system", "db.system.name") == "" {
-			return "", ""
-		}
-		return s.Operation, "statement"
+		return "", ""
 	}
 	if r := s.Attrs.First("url.template", "http.route"); r != "" {
-		return s.Attrs.First("http.request.method", "http.method") + " " + r, "route"
+		return HTTPMethod(s) + " " + r, "route"
 	}
-	if u := s.Attrs.First("url.full", "http.url", "http.target", "url.path"); u != "" {
-		return s.Attrs.First("http.request.method", "http.method") + " " + TemplatePath(u), "route"
+	if u := HTTPURL(s); u != "" {
+		return HTTPMethod(s) + " " + TemplatePath(u), "route"
 	}
 	if m := s.Attrs.First("rpc.method"); m != "" {
 		return s.Attrs.First("rpc.service") + "/" + m, "route"
@@ -336,13 +394,13 @@ func RepeatedCalls(t *Tree, root int32, opts TraceOptions) []Finding {
 			if conc <= 1 {
 				f.Kind = KindNPlusOne
 				// Sequential repeats cost their whole wall time; make even a small share visible.
-				f.Score = 0.3 + 0.7*share
+				f.Score = (0.3 + 0.7*share) * TimeWeight(wall)
 				f.Title = fmt.Sprintf("N+1: %s calls %q %d times one after another under %s (%s)", first.Service, g.key, len(g.spans), parent.Operation, fmtDur(total))
 				f.Recommendation = "Batch these calls into one (WHERE id IN (...), a bulk endpoint, or a join), or load the data once before the loop."
 			} else {
 				f.Kind = KindFanout
 				ev["concurrency"] = conc
-				f.Score = 0.15 + 0.5*share
+				f.Score = (0.15 + 0.5*share) * TimeWeight(wall)
 				f.Title = fmt.Sprintf("fan-out: %s calls %q %d times, up to %d at once, under %s", first.Service, g.key, len(g.spans), conc, parent.Operation)
 				f.Recommendation = "Many concurrent calls for one request: use a batch API or bound the concurrency so one request cannot flood the downstream."
 			}

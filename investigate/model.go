@@ -157,3 +157,14 @@ func (t *Trace) Services() []string {
 	sortStrings(out)
 	return out
 }
+
+// CanonicalTraceID is the form two trace IDs are compared in: lower case, without leading zeros. Jaeger
+// prints 64-bit IDs in 16 digits and 128-bit ones in 32, OTLP always in 32, and people paste "11" for
+// 0…011, so "11", "0000000000000011" and "00000000000000000000000000000011" are one trace.
+func CanonicalTraceID(id string) string {
+	s := strings.TrimLeft(strings.ToLower(strings.TrimSpace(id)), "0")
+	if s == "" && id != "" {
+		return "0"
+	}
+	return s
+}

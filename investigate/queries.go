@@ -117,19 +117,17 @@ type QueryReport struct {
 // instrumentation recorded none) and its fingerprint: the normalised statement, or for a database span
 // without one, the operation summary it carries.
 func IsStatementSpan(s *Span) (raw, fingerprint string, ok bool) {
-	if st := s.Attrs.First("db.query.text", "db.statement"); st != "" {
+	if st := DBStatement(s); st != "" {
 		return st, NormalizeStatement(st), true
 	}
-	if s.Attrs.First("db.system", "db.system.name") == "" {
+	if DBSystem(s) == "" {
 		return "", "", false
 	}
 	if q := s.Attrs.First("db.query.summary"); q != "" {
 		return "", q, true
 	}
-	op := s.Attrs.First("db.operation.name", "db.operation")
-	coll := s.Attrs.First("db.collection.name", "db.sql.table", "db.mongodb.collection")
-	if op != "" && coll != "" {
-		return "", strings.ToUpper(op) + " " + coll, true
+	if op := DBOperation(s); op != "" {
+		return "", op, true
 	}
 	return "", s.Operation, true
 }
@@ -276,10 +274,10 @@ func collectTrace(t *Tree, root int32, accs map[string]*queryAcc, opts QueryOpti
 			accs[fp] = a
 		}
 		if a.system == "" {
-			a.system = s.Attrs.First("db.system.name", "db.system")
+			a.system = DBSystem(s)
 		}
 		if a.db == "" {
-			a.db = s.Attrs.First("db.namespace", "db.name")
+			a.db = s.Attrs.First("db.namespace", "db.name", "db.instance")
 		}
 		a.durs = append(a.durs, s.Duration)
 		a.total += s.Duration

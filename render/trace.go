@@ -91,7 +91,7 @@ func traceText(w io.Writer, rep *investigate.TraceReport, md bool, o Options) er
 		if l := TraceLink(o.JaegerUI, rep.TraceID, p.SpanID); md && l != "" {
 			span = "[" + mdCell(span) + "](" + mdCell(Clean(l)) + ")" // a deep link per span on the path
 		}
-		rows = append(rows, []string{Clean(p.Service), op, fmt.Sprintf("%.1f", p.SelfMs), fmt.Sprintf("%.1f", p.DurationMs), span})
+		rows = append(rows, []string{Clean(p.Service), op, msCell(p.SelfMs), msCell(p.DurationMs), span})
 	}
 	if err := table(w, md, []string{"SERVICE", "OPERATION", "SELF MS", "DURATION MS", "SPAN"}, rows); err != nil {
 		return err
@@ -107,8 +107,8 @@ func traceText(w io.Writer, rep *investigate.TraceReport, md bool, o Options) er
 		if md {
 			op = mdCell(op)
 		}
-		rows = append(rows, []string{Clean(s.Service), op, fmt.Sprint(s.Count), fmt.Sprintf("%.1f", s.TotalMs),
-			fmt.Sprintf("%.1f", s.SelfTotalMs), fmt.Sprintf("%.1f", s.AvgMs), fmt.Sprintf("%.1f", s.MaxMs), fmt.Sprint(s.Errors)})
+		rows = append(rows, []string{Clean(s.Service), op, fmt.Sprint(s.Count), msCell(s.TotalMs),
+			msCell(s.SelfTotalMs), msCell(s.AvgMs), msCell(s.MaxMs), fmt.Sprint(s.Errors)})
 	}
 	return table(w, md, []string{"SERVICE", "OPERATION", "COUNT", "TOTAL MS", "SELF MS", "AVG MS", "MAX MS", "ERRORS"}, rows)
 }
@@ -261,4 +261,13 @@ func padLeft(s string, n int) string {
 		return strings.Repeat(" ", n-k) + s
 	}
 	return s
+}
+
+// msCell prints milliseconds with one decimal, and to the microsecond below 0.1 ms: a 30 µs span reads
+// 0.030, not 0.0 (traces of in-process work and caches are made of such spans).
+func msCell(ms float64) string {
+	if ms != 0 && ms < 0.1 && ms > -0.1 {
+		return fmt.Sprintf("%.3f", ms)
+	}
+	return fmt.Sprintf("%.1f", ms)
 }

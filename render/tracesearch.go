@@ -92,8 +92,8 @@ func TraceSearchResult(w io.Writer, r *TraceSearch, f Format, o Options) error {
 			} else {
 				op = Truncate(op, 50)
 			}
-			rows = append(rows, []string{svc, op, fmt.Sprintf("%.1f", c.SelfMs), fmt.Sprintf("%.0f%%", c.Share*100),
-				fmt.Sprintf("%d/%d", c.Traces, a.TraceCount), fmt.Sprintf("%.1f", c.MaxMs)})
+			rows = append(rows, []string{svc, op, msCell(c.SelfMs), fmt.Sprintf("%.0f%%", c.Share*100),
+				fmt.Sprintf("%d/%d", c.Traces, a.TraceCount), msCell(c.MaxMs)})
 		}
 		if err := table(w, md, []string{"SERVICE", "OPERATION", "SELF MS", "SHARE", "TRACES", "MAX MS"}, rows); err != nil {
 			return err

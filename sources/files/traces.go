@@ -1,5 +1,6 @@
-// Package files reads telemetry from local files: trace exports (Jaeger JSON, OTLP JSON), detected from
-// their content.
+// Package files reads telemetry from local files: trace exports (Jaeger JSON: API answers, UI downloads,
+// single-trace objects and the anonymizer's bare span arrays; OTLP JSON: the collector's file exporter,
+// Jaeger's /api/v3 and Tempo's answers with base64 IDs), detected from their content.
 package files
 
 import (
@@ -131,7 +132,9 @@ func DetectTraceFormat(b []byte) (TraceFormat, error) {
 		return "", errors.New("not JSON (does not start with '{'); want a Jaeger JSON export or OTLP JSON")
 	}
 	switch {
-	case bytes.Contains(head, []byte(`"resourceSpans"`)) || bytes.Contains(head, []byte(`"resource_spans"`)):
+	case bytes.Contains(head, []byte(`"resourceSpans"`)) || bytes.Contains(head, []byte(`"resource_spans"`)) ||
+		bytes.Contains(head, []byte(`"batches"`)) || bytes.Contains(head, []byte(`"scopeSpans"`)) ||
+		bytes.Contains(head, []byte(`"instrumentationLibrarySpans"`)):
 		return FormatOTLP, nil
 	case bytes.Contains(head, []byte(`"spans"`)) || bytes.Contains(head, []byte(`"data"`)) || bytes.Contains(head, []byte(`"traceID"`)):
 		return FormatJaeger, nil

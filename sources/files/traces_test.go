@@ -100,6 +100,35 @@ func TestJaegerDetails(t *testing.T) {
 	}
 }
 
+// TestOtherToolsShapes: Jaeger's anonymizer writes a bare array of spans with embedded processes; some
+// exports hold one trace as {"data":{...}}; Tempo answers {"batches":[...]} with base64 IDs.
+func TestOtherToolsShapes(t *testing.T) {
+	bare := `[{"traceID":"2be38093ead7a083","spanID":"7606ddfe69932d34","flags":1,"operationName":"root","references":[],"startTime":1605223981761425,"duration":267037,"tags":[{"key":"span.kind","type":"string","value":"server"}],"logs":[],"process":{"serviceName":"front","tags":[]},"warnings":null},
+  {"traceID":"2be38093ead7a083","spanID":"7bd66f09ba90ea3d","flags":1,"operationName":"call","references":[{"refType":"CHILD_OF","traceID":"2be38093ead7a083","spanID":"7606ddfe69932d34"}],"startTime":1605223981965074,"duration":32782,"tags":[{"key":"span.kind","type":"string","value":"client"},{"key":"error","type":"bool","value":"true"}],"logs":[],"process":{"serviceName":"back","tags":[]},"warnings":null},
+  {"traceID":"0000000000000011","spanID":"01","operationName":"other","startTime":1605223981000000,"duration":5,"process":{"serviceName":"x"}}]`
+	ts, err := DecodeTraces([]byte(bare))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 2 || ts[0].ID != "2be38093ead7a083" || len(ts[0].Spans) != 2 || len(ts[1].Spans) != 1 {
+		t.Fatalf("bare span array: %d traces %+v", len(ts), ts)
+	}
+	if s := ts[0].Spans[1]; s.ParentID != "7606ddfe69932d34" || s.Service != "back" || s.Status != investigate.StatusError || s.Kind != investigate.KindClient {
+		t.Errorf("second span %+v", s)
+	}
+	single := `{"data":{"traceID":"abc","spans":[{"traceID":"abc","spanID":"1","operationName":"root","startTime":1000000,"duration":5000,"processID":"p1"}],"processes":{"p1":{"serviceName":"api"}}}}`
+	ts, err = DecodeTraces([]byte(single))
+	if err != nil || len(ts) != 1 || ts[0].ID != "abc" || len(ts[0].Spans) != 1 || ts[0].Spans[0].Service != "api" {
+		t.Fatalf("{\"data\":{...}}: %v %+v", err, ts)
+	}
+	tempo := `{"batches":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeSpans":[{"spans":[` +
+		`{"traceId":"S/kvNXezTaajzpKdDg5HNg==","spanId":"AAAAAJ43ebE=","name":"GET /","kind":"SPAN_KIND_SERVER","startTimeUnixNano":"1000","endTimeUnixNano":"5000"}]}]}]}`
+	ts, err = DecodeTraces([]byte(tempo))
+	if err != nil || len(ts) != 1 || ts[0].ID != "4bf92f3577b34da6a3ce929d0e0e4736" || ts[0].Spans[0].SpanID != "000000009e3779b1" {
+		t.Fatalf("Tempo shape: %v %+v", err, ts)
+	}
+}
+
 // FuzzDecodeTraces: any bytes give traces or an error, never a panic or hang; whatever decodes can be
 // analysed.
 func FuzzDecodeTraces(f *testing.F) {

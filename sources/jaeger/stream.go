@@ -31,19 +31,30 @@ func decodeClassicStream(r io.Reader) ([]*investigate.Trace, error) {
 	var traces []*investigate.Trace
 	var apiErrs []wireError
 	switch d.it.WhatIsNext() {
-	case jsoniter.ArrayValue: // an array of trace objects
+	case jsoniter.ArrayValue: // an array of trace objects, or of spans (the anonymizer's output)
+		loose := map[string]*pendingTrace{}
+		var looseOrder []*pendingTrace
 		d.it.ReadArrayCB(func(*jsoniter.Iterator) bool {
-			if t := d.trace(); t != nil {
+			if t := d.traceOrSpan(loose, &looseOrder); t != nil {
 				traces = append(traces, t)
 			}
 			return d.ok()
 		})
+		for _, p := range looseOrder {
+			traces = append(traces, p.finish())
+		}
 	case jsoniter.ObjectValue:
 		bare := &pendingTrace{}
 		isBare := false
 		d.it.ReadObjectCB(func(_ *jsoniter.Iterator, key string) bool {
 			switch key {
 			case "data":
+				if d.it.WhatIsNext() == jsoniter.ObjectValue { // one trace: {"data":{"traceID":...,"spans":[...]}}
+					if t := d.trace(); t != nil {
+						traces = append(traces, t)
+					}
+					break
+				}
 				if d.expect(jsoniter.ArrayValue, "data") {
 					d.it.ReadArrayCB(func(*jsoniter.Iterator) bool {
 						if t := d.trace(); t != nil {
@@ -324,99 +335,160 @@ func (d *streamDecoder) tags(field string) investigate.Attrs {
 	return out
 }
 
+// spanState collects one span's fields as they stream in.
+type spanState struct {
+	s          investigate.Span
+	procID     string
+	embedded   *wireProcessConv
+	refs       []investigate.Link
+	refFollows []bool
+	isSpan     bool // a span-only key was seen
+}
+
 func (d *streamDecoder) span(p *pendingTrace) {
-	var s investigate.Span
-	var procID string
-	var embedded *wireProcessConv
-	var refs []investigate.Link
-	var refFollows []bool
+	var st spanState
 	d.object("spans[]", func(k string) {
-		switch k {
-		case "traceID":
-			s.TraceID = d.str()
-		case "spanID":
-			s.SpanID = d.str()
-		case "parentSpanID":
-			s.ParentID = d.str()
-		case "operationName":
-			s.Operation = d.str()
-		case "references":
-			d.array("references", func() {
-				var l investigate.Link
-				follows := false
-				d.object("references[]", func(k string) {
-					switch k {
-					case "refType":
-						follows = d.str() == "FOLLOWS_FROM"
-					case "traceID":
-						l.TraceID = d.str()
-					case "spanID":
-						l.SpanID = d.str()
-					default:
-						d.it.Skip()
-					}
-				})
-				refs = append(refs, l)
-				refFollows = append(refFollows, follows)
-			})
-		case "startTime":
-			s.Start = time.UnixMicro(d.int64()).UTC()
-		case "duration":
-			s.Duration = time.Duration(d.int64()) * time.Microsecond
-		case "tags":
-			s.Attrs = d.tags("tags")
-		case "logs":
-			d.array("logs", func() {
-				var e investigate.Event
-				d.object("logs[]", func(k string) {
-					switch k {
-					case "timestamp":
-						e.Time = time.UnixMicro(d.int64()).UTC()
-					case "fields":
-						e.Attrs = d.tags("fields")
-					default:
-						d.it.Skip()
-					}
-				})
-				e.Name = e.Attrs.First("event", "message")
-				s.Events = append(s.Events, e)
-			})
-		case "processID":
-			procID = d.str()
-		case "process":
-			if d.it.WhatIsNext() == jsoniter.ObjectValue {
-				pc := d.process()
-				embedded = &pc
-			} else {
-				d.it.Skip()
-			}
-		default:
+		if !d.spanField(&st, k) {
 			d.it.Skip()
 		}
 	})
 	if !d.ok() {
 		return
 	}
-	for i, l := range refs {
+	d.addSpan(p, &st)
+}
+
+// spanField reads one key of a span object; false when the key is not a span key (and not consumed).
+func (d *streamDecoder) spanField(st *spanState, k string) bool {
+	s := &st.s
+	switch k {
+	case "traceID":
+		s.TraceID = d.str()
+		return true
+	case "spanID":
+		s.SpanID = d.str()
+	case "parentSpanID":
+		s.ParentID = d.str()
+	case "operationName":
+		s.Operation = d.str()
+	case "references":
+		d.array("references", func() {
+			var l investigate.Link
+			follows := false
+			d.object("references[]", func(k string) {
+				switch k {
+				case "refType":
+					follows = d.str() == "FOLLOWS_FROM"
+				case "traceID":
+					l.TraceID = d.str()
+				case "spanID":
+					l.SpanID = d.str()
+				default:
+					d.it.Skip()
+				}
+			})
+			st.refs = append(st.refs, l)
+			st.refFollows = append(st.refFollows, follows)
+		})
+	case "startTime":
+		s.Start = time.UnixMicro(d.int64()).UTC()
+	case "duration":
+		s.Duration = time.Duration(d.int64()) * time.Microsecond
+	case "tags":
+		s.Attrs = d.tags("tags")
+	case "logs":
+		d.array("logs", func() {
+			var e investigate.Event
+			d.object("logs[]", func(k string) {
+				switch k {
+				case "timestamp":
+					e.Time = time.UnixMicro(d.int64()).UTC()
+				case "fields":
+					e.Attrs = d.tags("fields")
+				default:
+					d.it.Skip()
+				}
+			})
+			e.Name = e.Attrs.First("event", "message")
+			s.Events = append(s.Events, e)
+		})
+	case "processID":
+		st.procID = d.str()
+	case "process":
+		if d.it.WhatIsNext() == jsoniter.ObjectValue {
+			pc := d.process()
+			st.embedded = &pc
+		} else {
+			d.it.Skip()
+		}
+	default:
+		return false
+	}
+	st.isSpan = true
+	return true
+}
+
+func (d *streamDecoder) addSpan(p *pendingTrace, st *spanState) {
+	s := st.s
+	for i, l := range st.refs {
 		if s.ParentID == "" && (l.TraceID == "" || l.TraceID == s.TraceID) {
-			s.ParentID, s.FollowsFrom = l.SpanID, refFollows[i]
+			s.ParentID, s.FollowsFrom = l.SpanID, st.refFollows[i]
 			continue
 		}
 		if l.SpanID == s.ParentID {
 			continue
 		}
-		if refFollows[i] {
+		if st.refFollows[i] {
 			l.Type = investigate.RefFollowsFrom
 		}
 		s.Links = append(s.Links, l)
 	}
 	applySpanTags(&s)
-	if embedded != nil {
-		s.Service, s.Resource = embedded.service, embedded.resource
+	if st.embedded != nil {
+		s.Service, s.Resource = st.embedded.service, st.embedded.resource
 		p.embedded = append(p.embedded, len(p.tr.Spans))
 	}
 	p.tr.Spans = append(p.tr.Spans, s)
-	p.procIDs = append(p.procIDs, procID)
+	p.procIDs = append(p.procIDs, st.procID)
+}
+
+// traceOrSpan reads one element of a top-level array: a trace object (returned), or a bare span, which
+// joins the loose trace of its trace ID (finished by the caller once the array ends).
+func (d *streamDecoder) traceOrSpan(loose map[string]*pendingTrace, order *[]*pendingTrace) *investigate.Trace {
+	p := &pendingTrace{}
+	var st spanState
+	isTrace := false
+	d.object("[]", func(key string) {
+		switch key {
+		case "traceID":
+			p.tr.ID = d.str()
+			st.s.TraceID = p.tr.ID
+		case "spans", "processes":
+			isTrace = true
+			d.traceField(p, key)
+		case "warnings":
+			d.traceField(p, key)
+		default:
+			if !d.spanField(&st, key) {
+				d.it.Skip()
+			}
+		}
+	})
+	if !d.ok() {
+		return nil
+	}
+	if isTrace || !st.isSpan {
+		return p.finish()
+	}
+	lp := loose[st.s.TraceID]
+	if lp == nil {
+		lp = &pendingTrace{}
+		lp.tr.ID = st.s.TraceID
+		loose[st.s.TraceID] = lp
+		*order = append(*order, lp)
+	}
+	d.addSpan(lp, &st)
+	return nil
 }
 
 // applySpanTags derives kind and status from the tags Jaeger's OTLP translation writes.

@@ -12,12 +12,29 @@ import (
 	"github.com/dbgtool/dbg/investigate"
 )
 
-// DecodeJSON parses OTLP JSON (`{"resourceSpans":[...]}`) and returns one trace per trace ID, in the
-// order each ID first appears.
+// DecodeJSON parses OTLP JSON and returns one trace per trace ID, in the order each ID first appears. It
+// takes the collector's shape (`{"resourceSpans":[...]}`, hex IDs) and the shapes other tools answer with:
+// Tempo's `/api/traces/{id}` (`{"batches":[...]}`, IDs in base64 as protobuf's JSON mapping writes bytes,
+// the older `instrumentationLibrarySpans`) and its `/api/v2/traces/{id}` (`{"trace":{"resourceSpans":[...]}}`).
 func DecodeJSON(b []byte) ([]*investigate.Trace, error) {
 	var u ptrace.JSONUnmarshaler
 	td, err := u.UnmarshalTraces(b)
-	if err != nil {
+	if err == nil && td.SpanCount() > 0 {
+		return Convert(td), nil
+	}
+	// The fast path failed or found nothing: rewrite the other shapes into the collector's and try again.
+	nb, changed, nerr := normalizeJSON(b)
+	if nerr != nil || !changed {
+		if err == nil {
+			return Convert(td), nil
+		}
+		return nil, fmt.Errorf("OTLP JSON: %w", err)
+	}
+	td, err2 := u.UnmarshalTraces(nb)
+	if err2 != nil {
+		if err == nil {
+			err = err2
+		}
 		return nil, fmt.Errorf("OTLP JSON: %w", err)
 	}
 	return Convert(td), nil
