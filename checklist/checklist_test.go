@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dbgtool/dbg/internal/incidentgen"
 	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/probe"
 )
 
 func f(kind, svc, op string, score float64, ev ...any) investigate.Finding {
@@ -248,14 +252,11 @@ func TestSlowQueryPlansFromTheDatabase(t *testing.T) {
 	}
 }
 
-type fakeProber struct{ n int }
+// loopProber probes a real loopback server through the probe engine.
+type loopProber struct{ url string }
 
-func (p fakeProber) Probe(context.Context) ([]ProbeResult, error) {
-	var out []ProbeResult
-	for i := 0; i < p.n; i++ {
-		out = append(out, ProbeResult{CorrelationID: "probe-" + string(rune('a'+i)), Status: 200, LatencyMs: 650})
-	}
-	return out, nil
+func (p loopProber) Probe(ctx context.Context) (*probe.Result, error) {
+	return probe.Run(ctx, probe.Options{URL: p.url, Rate: probe.PerSecond(50), Requests: 3})
 }
 
 // probeTraces answers tag searches with one window trace per correlation ID.
@@ -276,11 +277,13 @@ func TestProbeTestsTheTopHypothesis(t *testing.T) {
 	old := probeWait
 	probeWait = 0
 	defer func() { probeWait = old }()
-	inv := newInv(Sources{Traces: fakeTraces{}, Prober: fakeProber{3}})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	inv := newInv(Sources{Traces: fakeTraces{}, Prober: loopProber{srv.URL}})
 	inv.Sources.Traces = probeTraces{inv.Sources.Traces.(fakeTraces)}
 	rep := Run(context.Background(), inv, nil)
 	pr, ok := rep.Steps[6].Details["probe"].(*ProbeReport)
-	if !ok || len(pr.Requests) != 3 || len(pr.Traces) != 3 {
+	if !ok || pr.Result.Requests != 3 || len(pr.Traces) != 3 {
 		t.Fatalf("probe report %+v", rep.Steps[6].Details["probe"])
 	}
 	if !strings.Contains(pr.Verdict, "3 of 3 probe traces go through fraud-check POST /score") {
@@ -319,5 +322,56 @@ func TestCohorts(t *testing.T) {
 		if c.Attribute == "cloud.region" || c.Attribute == "service.version" || c.Attribute == "http.route" {
 			t.Errorf("%s=%s should not stand out: %+v", c.Attribute, c.Value, c)
 		}
+	}
+}
+
+// TestVerifyByProbe: step 9 judges a fix by probes taken before and after it, against a real server
+// whose delay the "fix" removes.
+func TestVerifyByProbe(t *testing.T) {
+	var slow atomic.Bool
+	slow.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slow.Load() {
+			time.Sleep(150 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	run := func() *probe.Result {
+		r, err := probe.Run(context.Background(), probe.Options{URL: srv.URL, Rate: probe.PerSecond(50), Requests: 25})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	before := run()
+	slow.Store(false)
+	after := run()
+	step := func(pe *ProbeEvidence) StepResult {
+		inv := newInv(Sources{})
+		inv.VerifyProbe = pe
+		return verifyStep{}.Run(context.Background(), inv, map[int]*StepResult{})
+	}
+	res := step(&ProbeEvidence{After: after, Before: before})
+	pv, _ := res.Details["probe"].(*ProbeVerification)
+	if res.Status != StatusOK || pv == nil || !pv.Resolved || !strings.Contains(res.Summary, "better beyond noise") {
+		t.Errorf("fixed: %s %q", res.Status, res.Summary)
+	}
+	// Before and after swapped: the "fix" made it worse.
+	if res := step(&ProbeEvidence{After: before, Before: after}); res.Status != StatusWarn || !strings.Contains(res.Summary, "worse") {
+		t.Errorf("regressed: %s %q", res.Status, res.Summary)
+	}
+	// The same state twice: no measurable change.
+	if res := step(&ProbeEvidence{After: after, Before: after}); res.Status != StatusWarn || !strings.Contains(res.Summary, "no measurable change") {
+		t.Errorf("unchanged: %s %q", res.Status, res.Summary)
+	}
+	// The after-probe's own gate decides when it has one.
+	exp, _ := probe.ParseExpect("p99<50ms")
+	gated := *before
+	gated.Verdict = probe.Evaluate(before, exp)
+	if res := step(&ProbeEvidence{After: &gated}); res.Status != StatusWarn || !strings.Contains(res.Summary, "fails its own gate") {
+		t.Errorf("gated: %s %q", res.Status, res.Summary)
+	}
+	if res := step(nil); res.Status != StatusSkipped {
+		t.Errorf("no probe, no report: %s", res.Status)
 	}
 }

@@ -104,6 +104,8 @@ type Investigation struct {
 	Sources Sources
 	Options Options
 	Now     func() time.Time
+	// VerifyProbe is step 9's traffic evidence (--verify-probe), nil for none.
+	VerifyProbe *ProbeEvidence
 
 	traces   lazy[traceEvidence]
 	metrics  lazy[metricEvidence]

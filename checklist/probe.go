@@ -3,34 +3,32 @@ package checklist
 import (
 	"context"
 	"fmt"
-	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/probe"
 )
 
-// ProbeResult is one request `--probe URL` sent.
-type ProbeResult struct {
-	CorrelationID string  `json:"correlation_id"`
-	Status        int     `json:"status"`
-	LatencyMs     float64 `json:"latency_ms"`
-	Error         string  `json:"error,omitempty"`
-}
-
-// Prober sends a few requests to the service with fresh X-Correlation-ID headers (--probe URL).
+// Prober sends controlled traffic to the service (--probe URL, through the probe engine that `dbg probe`
+// uses): every request carries a fresh X-Correlation-ID and traceparent.
 type Prober interface {
-	Probe(ctx context.Context) ([]ProbeResult, error)
+	Probe(ctx context.Context) (*probe.Result, error)
 }
 
-// ProbeReport is what step 7 learned from the probe: the requests, their traces and log lines, and
-// whether they went through the top hypothesis.
+// ProbeReport is what step 7 learned from the probe: the traffic's summary, the traces and log lines
+// found by its correlation IDs, and whether they went through the top hypothesis.
 type ProbeReport struct {
-	Requests []ProbeResult `json:"requests"`
+	Result   *probe.Result `json:"result"`
 	Traces   []string      `json:"traces"`
 	LogLines int           `json:"log_lines"`
 	Verdict  string        `json:"verdict"`
 }
+
+// probeLookups bounds the correlation IDs looked up in traces and logs: a few requests show whether
+// the probe's traffic goes through the hypothesis; looking up every one would be a query per request.
+const probeLookups = 5
 
 // probeWait is how long telemetry takes to arrive after a request (exporter batches, log shipping).
 var probeWait = 5 * time.Second
@@ -39,7 +37,7 @@ var probeWait = 5 * time.Second
 // requests: a cause on the request path should show up in them.
 func runProbe(ctx context.Context, inv *Investigation, top *investigate.Finding) (*ProbeReport, []string) {
 	res, err := inv.Sources.Prober.Probe(ctx)
-	rep := &ProbeReport{Requests: res, Traces: []string{}}
+	rep := &ProbeReport{Result: res, Traces: []string{}}
 	queries := []string{}
 	if err != nil {
 		rep.Verdict = "probe failed: " + err.Error()
@@ -51,35 +49,28 @@ func runProbe(ctx context.Context, inv *Investigation, top *investigate.Finding)
 		rep.Verdict = "probe sent; the deadline ran out before its telemetry arrived"
 		return rep, queries
 	}
-	var lat []float64
-	failedN := 0
-	ids := map[string]bool{}
-	for _, r := range res {
-		lat = append(lat, r.LatencyMs)
-		if r.Status >= 500 || r.Error != "" {
-			failedN++
-		}
-		ids[r.CorrelationID] = true
+	ids := make([]string, 0, probeLookups)
+	for i := 0; i < min(res.Requests, probeLookups); i++ {
+		ids = append(ids, res.CorrelationPrefix+strconv.Itoa(i))
 	}
-	sort.Float64s(lat)
-	summary := fmt.Sprintf("%d probe requests: p50 %.0fms, %d failed", len(res), quantile(lat, 0.5), failedN)
+	summary := fmt.Sprintf("%d probe requests: p50 %.0fms, p99 %.0fms, success %.0f%%", res.Requests, res.Latency.P50Ms, res.Latency.P99Ms, res.SuccessRatio*100)
 	if inv.Sources.Logs != nil {
-		for _, r := range res {
-			recs, q, err := inv.Sources.Logs.Logs(ctx, investigate.LogQuery{CorrelationID: r.CorrelationID, Start: inv.Window.Start, End: inv.Now().Add(time.Minute), Limit: 1000})
+		for _, id := range ids {
+			recs, q, err := inv.Sources.Logs.Logs(ctx, investigate.LogQuery{CorrelationID: id, Start: inv.Window.Start, End: inv.Now().Add(time.Minute), Limit: 1000})
 			queries = append(queries, q...)
 			if err == nil {
 				rep.LogLines += len(recs)
 			}
 		}
-		summary += fmt.Sprintf("; %d log lines carry their correlation IDs", rep.LogLines)
+		summary += fmt.Sprintf("; %d log lines carry the correlation IDs of %d of them", rep.LogLines, len(ids))
 	}
 	through := 0
 	if inv.Sources.Traces != nil {
-		for _, r := range res {
+		for _, id := range ids {
 			q := TraceQuery{Service: inv.Service, Start: inv.Now().Add(-10 * time.Minute), End: inv.Now().Add(time.Minute), Limit: 5,
-				Tags: map[string]string{"correlation_id": r.CorrelationID}}
+				Tags: map[string]string{"correlation_id": id}}
 			ts, err := inv.Sources.Traces.SearchTraces(ctx, q)
-			queries = append(queries, describeTraceQuery(q)+" tag correlation_id="+r.CorrelationID)
+			queries = append(queries, describeTraceQuery(q)+" tag correlation_id="+id)
 			if err != nil {
 				continue
 			}
@@ -112,4 +103,77 @@ func traceHas(t *investigate.Trace, service, op string) bool {
 		}
 	}
 	return false
+}
+
+// ProbeEvidence is step 9's traffic evidence (--verify-probe): a `dbg probe -o json` result taken after
+// the fix and, when given, one taken during the incident (--verify-probe-before).
+type ProbeEvidence struct {
+	After, Before *probe.Result
+}
+
+// ProbeVerification is what step 9 concluded from the probes.
+type ProbeVerification struct {
+	After    *probe.Result  `json:"after"`
+	Before   *probe.Result  `json:"before,omitempty"`
+	Gate     *probe.Verdict `json:"gate,omitempty"` // the after-probe's own --expect, or the comparison
+	Resolved bool           `json:"resolved"`
+	Summary  string         `json:"summary"`
+}
+
+// verifyByProbe judges a fix by traffic. The after-probe's own --expect verdict, when it has one, is
+// the user's SLO and decides. With a before-probe the fix must be no worse on any gate measure (the
+// same rule as `dbg probe --compare`) and better beyond noise on one of them: p99 down by more than
+// the compare tolerance, or the error ratio down by more than a point. Without either, a probe with no
+// failures is evidence of health but not of a fix, and says so.
+func verifyByProbe(pe *ProbeEvidence) *ProbeVerification {
+	if pe == nil || pe.After == nil {
+		return nil
+	}
+	a := pe.After
+	pv := &ProbeVerification{After: a, Before: pe.Before}
+	figures := func(r *probe.Result) string {
+		return fmt.Sprintf("p99 %.0fms, errors %.1f%% over %d requests", r.Latency.P99Ms, (1-r.SuccessRatio)*100, r.Requests)
+	}
+	switch {
+	case a.Verdict != nil:
+		pv.Gate, pv.Resolved = a.Verdict, a.Verdict.Pass
+		pv.Summary = fmt.Sprintf("probe after the fix (%s) %s its own gate", figures(a), map[bool]string{true: "passes", false: "fails"}[a.Verdict.Pass])
+	case pe.Before != nil:
+		b := pe.Before
+		pv.Gate = probe.CompareTo(a, b)
+		faster := a.Latency.P99Ms < b.Latency.P99Ms/(1+probe.CompareLatencyShare)-probe.CompareLatencySlack
+		fewerErrors := (1 - a.SuccessRatio) < (1-b.SuccessRatio)-probe.CompareErrorPoints
+		pv.Resolved = pv.Gate.Pass && (faster || fewerErrors)
+		verdict := "better beyond noise: the fix shows in the traffic"
+		switch {
+		case !pv.Gate.Pass:
+			verdict = "worse than before the fix"
+		case !pv.Resolved:
+			verdict = "no measurable change: the fix does not show in the traffic"
+		}
+		pv.Summary = fmt.Sprintf("probe before (%s) → after (%s): %s", figures(b), figures(a), verdict)
+	default:
+		pv.Resolved = a.SuccessRatio == 1
+		pv.Summary = fmt.Sprintf("probe after the fix: %s (no gate and no earlier probe: evidence of health, not of a fix)", figures(a))
+	}
+	return pv
+}
+
+// addProbeVerification puts the probe's judgement into step 9's result.
+func addProbeVerification(res *StepResult, pv *ProbeVerification) {
+	if res.Details == nil {
+		res.Details = map[string]any{}
+	}
+	res.Details["probe"] = pv
+	if res.Summary == "" {
+		res.Summary = pv.Summary
+	} else {
+		res.Summary += "; " + pv.Summary
+	}
+	if res.Status == "" || res.Status == StatusSkipped {
+		res.Status = StatusOK
+	}
+	if !pv.Resolved {
+		res.Status = StatusWarn
+	}
 }

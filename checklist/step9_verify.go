@@ -45,7 +45,13 @@ func counts(f *investigate.Finding) bool {
 	return f.Tier == TierRootCause || f.Tier != TierSymptom && f.Severity.Rank() <= investigate.SeverityMedium.Rank()
 }
 
-func (v verifyStep) Run(_ context.Context, _ *Investigation, prior map[int]*StepResult) StepResult {
+func (v verifyStep) Run(_ context.Context, inv *Investigation, prior map[int]*StepResult) StepResult {
+	pv := verifyByProbe(inv.VerifyProbe)
+	if v.previous == nil && pv != nil {
+		res := StepResult{}
+		addProbeVerification(&res, pv)
+		return res
+	}
 	if v.previous == nil {
 		return StepResult{Status: StatusSkipped, Summary: "skipped: after the fix, run `dbg checklist --verify REPORT.json` with this run's JSON report"}
 	}
@@ -61,6 +67,9 @@ func (v verifyStep) Run(_ context.Context, _ *Investigation, prior map[int]*Step
 	res.Status = StatusOK
 	if !ver.Done() {
 		res.Status = StatusWarn
+	}
+	if pv != nil {
+		addProbeVerification(&res, pv)
 	}
 	return res
 }

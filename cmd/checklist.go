@@ -11,8 +11,8 @@ import (
 
 	"github.com/dbgtool/dbg/checklist"
 	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/probe"
 	"github.com/dbgtool/dbg/render"
-	"github.com/dbgtool/dbg/sources/httpx"
 )
 
 func init() { register(newCmdChecklist) }
@@ -64,8 +64,10 @@ A source that is missing or failing never aborts the report: its steps say "skip
 	fl.String("postmortem", "", "write a postmortem draft (markdown) to this file")
 	fl.String("fail-on", "", "exit 3 when a cause at or above this severity is found (critical, high, medium, low)")
 	fl.Int("trace-limit", 200, "traces sampled per query")
-	fl.String("probe", "", "send a few GET requests to this URL with fresh X-Correlation-IDs and test the top hypothesis on their traces and logs")
+	fl.String("probe", "", "send a few GET requests (5/s, the dbg probe engine) to this URL with fresh X-Correlation-IDs and traceparents, and test the top hypothesis on their traces and logs")
 	fl.Int("probe-count", 5, "requests --probe sends")
+	fl.String("verify-probe", "", "step 9 evidence: a dbg probe -o json result taken after the fix")
+	fl.String("verify-probe-before", "", "with --verify-probe: a probe result taken before the fix, to compare with")
 	fl.String("dsn", "", "PostgreSQL to read the plans of slow statements from (EXPLAIN only; also dsn in the config)")
 	return c
 }
@@ -114,11 +116,12 @@ func checklistOptions(s *Settings, f *Factory) (*ChecklistOptions, error) {
 		if b != nil {
 			return nil, usageErrorf("--probe sends live requests; it cannot be combined with --from")
 		}
-		ep := httpx.Endpoint{Name: "probe target", Flag: "--probe", URL: u, Timeout: s.Timeout()}
-		if _, err := httpx.New(ep); err != nil {
-			return nil, &UsageError{Err: err}
+		po := probe.Options{URL: u, Rate: probe.PerSecond(5), Requests: max(1, s.Int("probe-count")), Timeout: s.Timeout(),
+			InsecureSkipVerify: s.Bool("insecure-skip-verify")}
+		if err := po.Validate(); err != nil {
+			return nil, &UsageError{Err: fmt.Errorf("--probe: %w", err)}
 		}
-		inv.Sources.Prober = httpProber{ep: ep, count: max(1, s.Int("probe-count"))}
+		inv.Sources.Prober = httpProber{opts: po}
 	}
 	if p := s.String("changes"); p != "" {
 		changes, err := readChanges(p)
@@ -133,6 +136,20 @@ func checklistOptions(s *Settings, f *Factory) (*ChecklistOptions, error) {
 			return nil, err
 		}
 		opts.Previous = prev
+	}
+	if p := s.String("verify-probe"); p != "" {
+		pe := &checklist.ProbeEvidence{}
+		if pe.After, err = readProbe("--verify-probe", p); err != nil {
+			return nil, err
+		}
+		if b := s.String("verify-probe-before"); b != "" {
+			if pe.Before, err = readProbe("--verify-probe-before", b); err != nil {
+				return nil, err
+			}
+		}
+		inv.VerifyProbe = pe
+	} else if s.String("verify-probe-before") != "" {
+		return nil, usageErrorf("--verify-probe-before needs --verify-probe (the probe after the fix)")
 	}
 	opts.Inv = inv
 	return opts, nil
@@ -153,6 +170,18 @@ func readChanges(path string) ([]checklist.Change, error) {
 		}
 	}
 	return cs, nil
+}
+
+func readProbe(flag, path string) (*probe.Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	r, err := probe.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
+	}
+	return r, nil
 }
 
 func readReport(path string) (*checklist.Report, error) {
@@ -190,6 +219,11 @@ func checklistRun(ctx context.Context, opts *ChecklistOptions) error {
 	}
 	if opts.Previous != nil && rep.Verification != nil && !rep.Verification.Done() {
 		return &ThresholdError{Msg: fmt.Sprintf("verify: %d earlier cause(s) persist, %d new", len(rep.Verification.Persisting), len(rep.Verification.New))}
+	}
+	for _, st := range rep.Steps {
+		if pv, ok := st.Details["probe"].(*checklist.ProbeVerification); ok && st.Number == 9 && !pv.Resolved {
+			return &ThresholdError{Msg: "verify: " + render.Clean(pv.Summary)}
+		}
 	}
 	if opts.FailOn != "" && checklist.FailOn(rep.Findings, opts.FailOn) {
 		return &ThresholdError{Msg: fmt.Sprintf("--fail-on %s: a cause at or above %s was found", opts.FailOn, opts.FailOn)}

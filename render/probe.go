@@ -1,0 +1,161 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/dbgtool/dbg/probe"
+)
+
+// Probe writes a `dbg probe` result: JSON as it is, or a vegeta-report-like summary (requests, rate,
+// success, latencies, status codes, error classes), the histogram as bars and the trace IDs to open.
+func Probe(w io.Writer, r *probe.Result, f Format, o Options) error {
+	if f == FormatJSON {
+		return JSON(w, r)
+	}
+	md := f == FormatMarkdown
+	st := style{on: o.Color && !md}
+	var b strings.Builder
+	head := fmt.Sprintf("%s %s", r.Method, Clean(r.URL))
+	if md {
+		fmt.Fprintf(&b, "## dbg probe: `%s`\n\n", mdCell(head))
+	} else {
+		fmt.Fprintln(&b, st.bold("dbg probe "+head))
+	}
+	if r.Interrupted {
+		fmt.Fprintln(&b, st.yellow("interrupted: the figures cover the requests sent before the stop"))
+	}
+	lat := r.Latency
+	rows := [][]string{
+		{"requests", fmt.Sprintf("%d of %d planned, %.1f/s achieved (asked %.1f/s), %.1fs", r.Requests, r.Planned, r.Rate, r.TargetRate, r.DurationMs/1000)},
+		{"success", fmt.Sprintf("%.2f%% (%.1f ok/s)", r.SuccessRatio*100, r.Throughput)},
+		{"latency", fmt.Sprintf("min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  max %s", msStr(lat.MinMs), msStr(lat.MeanMs),
+			msStr(lat.P50Ms), msStr(lat.P90Ms), msStr(lat.P95Ms), msStr(lat.P99Ms), msStr(lat.MaxMs))},
+		{"status codes", countList(r.StatusCodes)},
+		{"errors", countList(r.Errors)},
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	b.Reset()
+	if md {
+		for i := range rows {
+			rows[i][1] = mdCell(rows[i][1])
+		}
+		if err := table(w, md, []string{"measure", "value"}, rows); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range rows {
+			fmt.Fprintf(&b, "  %-13s %s\n", r[0], r[1])
+		}
+	}
+	if len(r.ErrorSamples) > 0 {
+		fmt.Fprintln(&b, "\nerror samples:")
+		for _, s := range r.ErrorSamples {
+			fmt.Fprintln(&b, "  "+Truncate(Clean(s), 160))
+		}
+	}
+	if len(r.Histogram) > 0 {
+		fmt.Fprintln(&b)
+		if md {
+			fmt.Fprintln(&b, "```")
+		}
+		histogramBars(&b, r.Histogram, 40)
+		if md {
+			fmt.Fprintln(&b, "```")
+		}
+	}
+	if len(r.TraceIDs) > 0 {
+		fmt.Fprintf(&b, "\ntrace IDs (slowest first, then failed): %s\n", strings.Join(r.TraceIDs, " "))
+		if o.JaegerUI != "" {
+			fmt.Fprintf(&b, "open: %s/trace/%s\n", strings.TrimRight(o.JaegerUI, "/"), r.TraceIDs[0])
+		}
+		fmt.Fprintf(&b, "correlation IDs: %s<seq>\n", r.CorrelationPrefix)
+	}
+	if v := r.Verdict; v != nil {
+		fmt.Fprintln(&b)
+		writeVerdict(&b, v, st)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeVerdict(b *strings.Builder, v *probe.Verdict, st style) {
+	if v.Pass {
+		fmt.Fprintln(b, st.bold("verdict: PASS"))
+	} else {
+		fmt.Fprintln(b, st.red("verdict: FAIL"))
+	}
+	for _, c := range v.Checks {
+		mark := "ok  "
+		if !c.Pass {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(b, "  %s %s (measured %g)\n", mark, Clean(c.Expr), c.Actual)
+	}
+}
+
+// histogramBars draws one bar per bucket, scaled to the fullest, with its range and count.
+func histogramBars(b *strings.Builder, hs []probe.Bucket, width int) {
+	top := 0
+	for _, h := range hs {
+		top = max(top, h.Count)
+	}
+	for _, h := range hs {
+		rng := fmt.Sprintf("[%s, %s)", msStr(h.FromMs), msStr(h.ToMs))
+		if h.ToMs == 0 {
+			rng = fmt.Sprintf("[%s, +inf)", msStr(h.FromMs))
+		}
+		n := 0
+		if top > 0 {
+			n = (h.Count*width + top - 1) / top
+		}
+		fmt.Fprintf(b, "  %-20s %7d %s\n", rng, h.Count, strings.Repeat("█", n))
+	}
+}
+
+// ProbeProgress is the one-line live status of a running probe, for a terminal's stderr.
+func ProbeProgress(p probe.Progress) string {
+	pct := 0.0
+	if p.Planned > 0 {
+		pct = float64(p.Sent) * 100 / float64(p.Planned)
+	}
+	rate := 0.0
+	if p.Elapsed > 0 {
+		rate = float64(p.Sent) / p.Elapsed.Seconds()
+	}
+	return fmt.Sprintf("probe: %d/%d (%.0f%%)  %.1f/s  failed %d  p99 %s", p.Sent, p.Planned, pct, rate, p.Failed, msStr(float64(p.P99.Microseconds())/1000))
+}
+
+func msStr(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v >= 1000:
+		return strconv.FormatFloat(v/1000, 'f', 2, 64) + "s"
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 0, 64) + "ms"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + "ms"
+}
+
+// countList writes "200: 95, 503: 5" in key order; "none" when empty.
+func countList(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %d", Clean(k), m[k])
+	}
+	return strings.Join(parts, ", ")
+}
