@@ -169,7 +169,7 @@ func captureRun(ctx context.Context, opts *ChecklistOptions, out string) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "wrote %s: %d traces, %d metric sets, %d log lines, %d profile findings\n", out, len(c.Traces), len(c.Metrics), len(c.Logs), len(c.ProfileFindings))
 	if len(failed) > 0 {
-		fmt.Fprintf(opts.IO.ErrOut, "dbg: warning: partial capture; %s\n", strings.Join(failed, "; "))
+		fmt.Fprintln(opts.IO.ErrOut, "dbg: warning: partial capture; "+cleanLine(strings.Join(failed, "; ")))
 	}
 	return nil
 }

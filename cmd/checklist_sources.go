@@ -86,7 +86,7 @@ func (p pprofFindings) ProfileFindings(ctx context.Context) ([]investigate.Findi
 		go func(i int, kind string) {
 			defer wg.Done()
 			quiet := &IOStreams{Out: io.Discard, ErrOut: io.Discard}
-			o := &ProfileOptions{IO: quiet, Kind: kind, Source: p.src, Samples: p.samples, Interval: p.interval, TopN: 10, Now: p.now}
+			o := &ProfileOptions{IO: quiet, Kind: kind, Source: p.src, Samples: p.samples, Interval: p.interval, TopN: 10, Now: p.now, Budget: p.src.Budget()}
 			reps[i] = &investigate.ProfileReport{Kind: kind, Target: p.src.BaseURL()}
 			errs[i] = profileLeaks(ctx, o, reps[i])
 		}(i, kind)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/render"
 	"github.com/dbgtool/dbg/sources/httpx"
+	"github.com/dbgtool/dbg/sources/safeio"
 )
 
 // Backends that take an endpoint: each has <name>-url and the auth keys below.
@@ -44,6 +46,7 @@ func addGlobalFlags(root *cobra.Command) {
 		pf.String(name, "", b.help)
 	}
 	pf.String("jaeger-ui-url", "", "Jaeger UI base URL for links, when it differs from --jaeger-url")
+	pf.String("max-read-bytes", "", "memory budget of one run: bytes read from all sources and files together, decompressed (default 1GiB; e.g. 4GiB)")
 }
 
 // Settings are the resolved configuration of one command run: flag > environment (DBG_*) > the selected
@@ -54,7 +57,12 @@ type Settings struct {
 	File string
 	// Context is the selected named context, empty for none.
 	Context string
+	// budget is the run's memory budget, shared by every source and file read of the run.
+	budget *safeio.Budget
 }
+
+// Budget is the run's memory budget (--max-read-bytes), one for every source of the run.
+func (s *Settings) Budget() *safeio.Budget { return s.budget }
 
 // loadSettings resolves the settings for cmd.
 func loadSettings(cmd *cobra.Command, f *Factory) (*Settings, error) {
@@ -111,7 +119,36 @@ func loadSettings(cmd *cobra.Command, f *Factory) (*Settings, error) {
 		}
 		s.Context = ctxName
 	}
+	limit, err := parseBytes(v.GetString("max-read-bytes"))
+	if err != nil {
+		return nil, &UsageError{Err: fmt.Errorf("max-read-bytes: %w", err)}
+	}
+	s.budget = safeio.NewBudget(limit)
 	return s, nil
+}
+
+// parseBytes reads a byte count: a number, or one with a unit (KiB, MiB, GiB, KB, MB, GB, K, M, G).
+func parseBytes(raw string) (int64, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(strings.ToUpper(raw), strings.ToUpper(u.suffix)) {
+			raw, mult = strings.TrimSpace(raw[:len(raw)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(raw, 64)
+	if err != nil || n <= 0 || n*float64(mult) > 1<<50 {
+		return 0, fmt.Errorf("%q is not a byte count (e.g. 2GiB, 512MiB)", raw)
+	}
+	return int64(n * float64(mult)), nil
 }
 
 func unwrapViper(err error) error {
@@ -198,6 +235,7 @@ func (s *Settings) Endpoint(key string) httpx.Endpoint {
 		ep.Headers = h
 	}
 	ep.MaxBytes = s.v.GetInt64(key + "-max-response-bytes")
+	ep.Budget = s.budget
 	ep.Timeout = s.Timeout()
 	if d, err := s.Duration(key + "-timeout"); err == nil && d > 0 {
 		ep.Timeout = d

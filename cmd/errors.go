@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/dbgtool/dbg/render"
+	"github.com/dbgtool/dbg/sources/httpx"
 )
 
 // Exit codes (../shared/DESIGN.md): 0 done, 1 failed, 2 usage, 3 the --fail-on threshold was met.
@@ -47,12 +50,28 @@ func exitCode(err error) int {
 	return ExitFailed
 }
 
-// printError writes the one error line.
+// maxErrorLine bounds the one error line: enough for what failed, where, and what to check.
+const maxErrorLine = 600
+
+// printError writes the one error line. Error text carries bytes from outside (server answers, file
+// contents, flag values), so it passes the one sanitizer and the credential scrubber here, whatever
+// built it, and is cut to one short line.
 func printError(w io.Writer, err error) {
+	fmt.Fprintln(w, "dbg: "+errorLine(err))
+}
+
+// errorLine is err as the one line printError writes (also for warnings that carry an error).
+func errorLine(err error) string {
 	msg := err.Error()
 	if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(msg, "timeout") {
 		msg += " (the --timeout ran out)"
 	}
+	return cleanLine(msg)
+}
+
+// cleanLine makes outside text one safe, short line for stderr.
+func cleanLine(msg string) string {
+	msg = render.Clean(httpx.ScrubText(msg))
 	msg = strings.Join(strings.Fields(msg), " ")
-	fmt.Fprintln(w, "dbg: "+msg)
+	return render.Truncate(msg, maxErrorLine)
 }

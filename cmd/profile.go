@@ -18,6 +18,7 @@ import (
 	"github.com/dbgtool/dbg/render"
 	"github.com/dbgtool/dbg/sources/httpx"
 	"github.com/dbgtool/dbg/sources/pprof"
+	"github.com/dbgtool/dbg/sources/safeio"
 )
 
 func init() { register(newCmdProfile) }
@@ -56,6 +57,8 @@ type ProfileOptions struct {
 	Format   render.Format
 	Render   render.Options
 	Now      func() time.Time
+	// Budget is the run's memory budget; decompressing a profile draws from it.
+	Budget *safeio.Budget
 }
 
 func newCmdProfile(f *Factory) *cobra.Command {
@@ -113,7 +116,7 @@ func profileOptions(s *Settings, f *Factory, kind string, files []string) (*Prof
 	if !slices.Contains(pprof.Kinds, kind) {
 		return nil, 0, usageErrorf("dbg profile %q: want one of %s", kind, strings.Join(pprof.Kinds, ", "))
 	}
-	o := &ProfileOptions{IO: f.IO, Kind: kind, SaveDir: s.String("save"),
+	o := &ProfileOptions{IO: f.IO, Kind: kind, SaveDir: s.String("save"), Budget: s.Budget(),
 		Sample: s.String("sample"), Seconds: s.Int("seconds"), DiffBase: s.String("diff-base"),
 		TopN: s.Int("top"), Samples: s.Int("samples"), Now: f.Now}
 	var err error
@@ -346,31 +349,31 @@ func fetchProfile(ctx context.Context, o *ProfileOptions, rep *investigate.Profi
 		}
 		rep.Saved = append(rep.Saved, path)
 	}
-	return parseLoaded(raw.Data, "the "+req.Kind+" profile at "+raw.URL, raw.Time)
+	return parseLoaded(o, raw.Data, "the "+req.Kind+" profile at "+raw.URL, raw.Time)
 }
 
 func readProfile(o *ProfileOptions, path string) (*loadedProfile, error) {
 	var data []byte
 	var err error
 	if path == "-" {
-		data, err = io.ReadAll(io.LimitReader(o.IO.In, 1<<30))
+		data, err = safeio.ReadAll(o.Budget.Reader(o.IO.In), safeio.DefaultMaxReadBytes, "the profile on stdin", safeio.RaiseBudget)
 		if err != nil {
 			return nil, fmt.Errorf("profile from stdin: %w", err)
 		}
 		path = "stdin"
-		return parseLoaded(data, "profile file "+path, o.Now())
+		return parseLoaded(o, data, "profile file "+path, o.Now())
 	}
-	if data, err = pprof.ReadFile(path); err != nil {
+	if data, err = pprof.ReadFileBudget(path, o.Budget); err != nil {
 		return nil, err
 	}
 	at := o.Now()
 	if st, err := os.Stat(path); err == nil {
 		at = st.ModTime() // a dump carries no time of its own
 	}
-	return parseLoaded(data, "profile file "+path, at)
+	return parseLoaded(o, data, "profile file "+path, at)
 }
 
-func parseLoaded(data []byte, from string, at time.Time) (*loadedProfile, error) {
+func parseLoaded(o *ProfileOptions, data []byte, from string, at time.Time) (*loadedProfile, error) {
 	if pprof.IsGoroutineDump(data) {
 		gs, err := pprof.ParseGoroutineDump(data, from)
 		if err != nil {
@@ -378,7 +381,7 @@ func parseLoaded(data []byte, from string, at time.Time) (*loadedProfile, error)
 		}
 		return &loadedProfile{prof: pprof.ProfileFromGoroutines(gs), dump: gs, from: from, taken: at}, nil
 	}
-	p, _, err := pprof.Parse(data, from)
+	p, _, err := pprof.ParseBudget(data, from, o.Budget)
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +399,7 @@ func loadDiffBase(ctx context.Context, o *ProfileOptions) (*loadedProfile, error
 		if err != nil {
 			return nil, err
 		}
-		return parseLoaded(raw.Data, "--diff-base "+raw.URL, raw.Time)
+		return parseLoaded(o, raw.Data, "--diff-base "+raw.URL, raw.Time)
 	}
 	l, err := readProfile(o, o.DiffBase)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/sources/httpx"
+	"github.com/dbgtool/dbg/sources/safeio"
 )
 
 // Kinds are the profiles `dbg profile` reads, as net/http/pprof names them (cpu is served as "profile").
@@ -61,6 +62,9 @@ func New(ep httpx.Endpoint, prefix string) (*Source, error) {
 	}
 	return s, nil
 }
+
+// Budget is the run's memory budget the source reads draw from (nil: none).
+func (s *Source) Budget() *safeio.Budget { return s.ep.Budget }
 
 // BaseURL is the target without credentials, safe to print.
 func (s *Source) BaseURL() string { return httpx.Redact(s.ep.URL) }
@@ -176,20 +180,57 @@ func FetchURL(ctx context.Context, ep httpx.Endpoint, rawURL string) (*Raw, erro
 	return &Raw{URL: httpx.Redact(rawURL), Data: data, Time: time.Now()}, nil
 }
 
-// ReadFile reads a profile file ("-" is not handled here; pass its bytes to Parse).
-func ReadFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+// ReadFile reads a profile file ("-" is not handled here; pass its bytes to Parse), at most the default
+// budget.
+func ReadFile(path string) ([]byte, error) { return ReadFileBudget(path, nil) }
+
+// ReadFileBudget reads a profile file drawing from the run's budget, at most its size.
+func ReadFileBudget(path string, b *safeio.Budget) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("profile file: %w", err)
 	}
-	return b, nil
+	defer f.Close()
+	limit := b.Limit()
+	if limit == 0 {
+		limit = safeio.DefaultMaxReadBytes
+	}
+	data, err := safeio.ReadAll(b.Reader(f), limit, "profile file "+path, safeio.RaiseBudget)
+	if err != nil {
+		if errors.Is(err, safeio.ErrLimit) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("profile file: %w", err)
+	}
+	return data, nil
 }
 
 // Parse decodes a profile (gzipped or not) and converts it. from names where the bytes came from, for
-// errors: one line that says what is wrong with them.
+// errors: one line that says what is wrong with them. Decompression is bounded by the default budget.
 func Parse(data []byte, from string) (*investigate.Profile, *profile.Profile, error) {
+	return ParseBudget(data, from, nil)
+}
+
+// ParseBudget is Parse with the run's memory budget: a gzipped profile is decompressed here, at most the
+// budget's size (safeio.DefaultMaxReadBytes for nil) and drawing from it, before google/pprof sees it
+// (its own decompression has no limit: a 47 MB gzip of zeros took 23 GB).
+func ParseBudget(data []byte, from string, b *safeio.Budget) (*investigate.Profile, *profile.Profile, error) {
 	if len(data) == 0 {
 		return nil, nil, fmt.Errorf("%s: empty response, not a profile", from)
+	}
+	if safeio.IsGzip(data) {
+		limit := b.Limit()
+		if limit == 0 {
+			limit = safeio.DefaultMaxReadBytes
+		}
+		raw, err := safeio.GunzipBytes(data, limit, from, safeio.RaiseBudget)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := b.Take(int64(len(raw))); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", from, err)
+		}
+		data = raw
 	}
 	if looksLikeText(data) {
 		return nil, nil, fmt.Errorf("%s is not a pprof profile (it starts with %q); is it a Go service's net/http/pprof base URL or a profile file?", from, start(data))
