@@ -27,12 +27,14 @@ func (j jaegerTraces) SearchTraces(ctx context.Context, q checklist.TraceQuery) 
 }
 
 type promMetrics struct {
-	s        *prometheus.Source
-	override *prometheus.Convention
+	s    *prometheus.Source
+	base prometheus.HotspotQuery // the config's discovery settings (metricsQuery)
 }
 
 func (p promMetrics) Hotspots(ctx context.Context, service string, w investigate.Window) (investigate.HotspotInput, []string, error) {
-	in, reqs, err := p.s.Hotspots(ctx, prometheus.HotspotQuery{Window: w, Service: service, Override: p.override})
+	q := p.base
+	q.Window, q.Service = w, service
+	in, reqs, err := p.s.Hotspots(ctx, q)
 	if err != nil {
 		return in, nil, err
 	}
@@ -179,14 +181,14 @@ func buildChecklistSources(s *Settings, f *Factory, from, service string) (check
 		}
 	}
 	if ep := s.Endpoint("prometheus"); strings.TrimSpace(ep.URL) != "" {
-		override, err := prometheus.ParseOverride(s.Sub("prometheus-convention"))
+		base, err := metricsQuery(s)
 		if err != nil {
-			return src, nil, nil, &UsageError{Err: err}
+			return src, nil, nil, err
 		}
 		if p, err := prometheus.New(ep); err != nil {
 			warns = append(warns, err.Error())
 		} else {
-			src.Metrics, src.MetricsName = promMetrics{p, override}, "Prometheus at "+httpx.Redact(ep.URL)
+			src.Metrics, src.MetricsName = promMetrics{p, base}, "Prometheus at "+httpx.Redact(ep.URL)
 		}
 	}
 	if ep := s.Endpoint("target"); strings.TrimSpace(ep.URL) != "" {

@@ -39,8 +39,11 @@ func newCmdHotspots(f *Factory) *cobra.Command {
 		Long: `Ask Prometheus (or a Prometheus-API backend: Thanos, Mimir, VictoriaMetrics) which endpoints got
 slower, which fail, where traffic spiked or vanished, and which resources are near their limit, in the
 window (--since/--until) against its baseline (--baseline; by default the window of the same length just
-before). Request metrics are discovered: the classic http_request_duration_seconds, OpenTelemetry's
-http_server_request_duration_*, gRPC and Istio; set prometheus-convention in the config for anything else.`,
+before). Request metrics are discovered by their shape: any duration histogram or summary, and any
+request counter, whose labels name a route, a status and a service (the classic, OpenTelemetry, gRPC
+and Istio names are exact matches tried first), each service read in the family that holds it.
+--explain says which family was used for which service and why; prometheus-convention in the config
+adds one more, prometheus-service-label names the label that holds service names.`,
 		Example: `  dbg hotspots --prometheus-url http://prometheus:9090
   dbg hotspots --service payment --since 2h --baseline 1d
   dbg hotspots --since 2026-01-02T22:00:00Z --until 2026-01-02T23:00:00Z --explain
@@ -56,13 +59,13 @@ http_server_request_duration_*, gRPC and Istio; set prometheus-convention in the
 				return err
 			}
 			opts.Render = s.RenderOptions(f)
+			if opts.Query, err = metricsQuery(s); err != nil {
+				return err
+			}
 			if opts.Query.Window, err = s.Window(f.Now()); err != nil {
 				return err
 			}
 			opts.Query.Service = strings.TrimSpace(s.String("service"))
-			if opts.Query.Override, err = prometheus.ParseOverride(s.Sub("prometheus-convention")); err != nil {
-				return &UsageError{Err: err}
-			}
 			ep := s.Endpoint("prometheus")
 			if strings.TrimSpace(ep.URL) == "" {
 				return usageErrorf("dbg hotspots: no Prometheus configured; set --prometheus-url (or DBG_PROMETHEUS_URL, or prometheus-url in the config file)")
@@ -79,6 +82,19 @@ http_server_request_duration_*, gRPC and Istio; set prometheus-convention in the
 	}
 	c.Flags().Bool("explain", false, "also print every query sent to Prometheus (PromQL, time range, step)")
 	return c
+}
+
+// metricsQuery reads the discovery settings every Prometheus reader shares: the prometheus-convention
+// override (tried before the built-ins, never instead of them) and prometheus-service-label (a label
+// that names services, tried before the built-in identity labels).
+func metricsQuery(s *Settings) (prometheus.HotspotQuery, error) {
+	var q prometheus.HotspotQuery
+	var err error
+	if q.Override, err = prometheus.ParseOverride(s.Sub("prometheus-convention")); err != nil {
+		return q, &UsageError{Err: err}
+	}
+	q.ServiceLabel = strings.TrimSpace(s.String("prometheus-service-label"))
+	return q, nil
 }
 
 // hotspotThresholds reads the finding thresholds from config: hotspots-min-latency-ratio (1.5),

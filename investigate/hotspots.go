@@ -27,6 +27,21 @@ type LatencyInput struct {
 	P50      map[EndpointKey]float64
 	BaseP50  map[EndpointKey]float64
 	Spark    map[EndpointKey][]float64
+	// Queries holds, per service, the PromQL of that service's rows when the server names the metrics
+	// of services differently (each service is read in its own convention); Query otherwise.
+	Queries map[string]LatencyQueries `json:",omitempty"`
+}
+
+// LatencyQueries are the PromQL behind one service's latency rows.
+type LatencyQueries struct {
+	Query, P50Query, Link string
+}
+
+func (in *LatencyInput) queriesFor(service string) LatencyQueries {
+	if q, ok := in.Queries[service]; ok {
+		return q
+	}
+	return LatencyQueries{Query: in.Query, P50Query: in.P50Query, Link: in.Link}
 }
 
 // RequestInput is what a metric source measured for the error and traffic tables: request and error
@@ -44,6 +59,30 @@ type RequestInput struct {
 	BaseErrors map[EndpointKey]float64
 	RateSpark  map[EndpointKey][]float64
 	ErrorSpark map[EndpointKey][]float64
+	// Queries holds, per service, the PromQL of that service's rows (see LatencyInput.Queries).
+	Queries map[string]RequestQueries `json:",omitempty"`
+}
+
+// RequestQueries are the PromQL behind one service's error and traffic rows.
+type RequestQueries struct {
+	RateQuery, ErrorQuery, RatioQuery, RateLink, RatioLink string
+}
+
+func (in *RequestInput) queriesFor(service string) RequestQueries {
+	if q, ok := in.Queries[service]; ok {
+		return q
+	}
+	return RequestQueries{RateQuery: in.RateQuery, ErrorQuery: in.ErrorQuery, RatioQuery: in.RatioQuery, RateLink: in.RateLink, RatioLink: in.RatioLink}
+}
+
+// ConventionUse is one metric family the source read and the services it read it for, with why it
+// was chosen (the labels that matched): what `--explain` and `dbg doctor` show.
+type ConventionUse struct {
+	Convention string   `json:"convention"`
+	Role       string   `json:"role"` // latency or requests
+	Metric     string   `json:"metric"`
+	Services   []string `json:"services"`
+	Why        string   `json:"why"`
 }
 
 // SaturationObservation is one resource reading: a value, its limit when one is known (0 otherwise) and
@@ -75,10 +114,12 @@ type SaturationInput struct {
 type HotspotInput struct {
 	Window     Window
 	Convention string
-	Latency    *LatencyInput
-	Requests   *RequestInput
-	Saturation *SaturationInput
-	Warnings   []string
+	// Conventions are the metric families used and the services each was used for.
+	Conventions []ConventionUse `json:",omitempty"`
+	Latency     *LatencyInput
+	Requests    *RequestInput
+	Saturation  *SaturationInput
+	Warnings    []string
 }
 
 // HotspotOptions are the thresholds that turn a table row into a finding.
@@ -123,6 +164,7 @@ type HotspotReport struct {
 // HotspotTables are the ranked tables, most abnormal first.
 type HotspotTables struct {
 	Convention    string          `json:"convention"`
+	Conventions   []ConventionUse `json:"conventions"`
 	Latency       LatencyTable    `json:"latency"`
 	Errors        ErrorTable      `json:"errors"`
 	TrafficSpikes TrafficTable    `json:"traffic_spikes"`
@@ -222,6 +264,12 @@ func AnalyzeHotspots(in HotspotInput, o HotspotOptions) *HotspotReport {
 		Warnings: append([]string{}, in.Warnings...),
 	}
 	rep.Tables.Convention = in.Convention
+	rep.Tables.Conventions = append([]ConventionUse{}, in.Conventions...)
+	for i := range rep.Tables.Conventions {
+		if rep.Tables.Conventions[i].Services == nil {
+			rep.Tables.Conventions[i].Services = []string{}
+		}
+	}
 	var fs []Finding
 	if in.Latency != nil {
 		var f []Finding
@@ -330,12 +378,13 @@ func latencyTable(in *LatencyInput, o HotspotOptions) (LatencyTable, []Finding) 
 		}
 		r.Regression = r.BaselineP99Ms > 0 && r.Ratio >= o.MinLatencyRatio && r.P99Ms >= o.MinLatencyMs
 		if r.Regression {
+			q := in.queriesFor(k.Service)
 			fs = append(fs, Finding{
 				Kind: KindLatencyHotspot, Score: r.Score, Service: r.Service, Operation: r.Operation,
 				Title: fmt.Sprintf("%s p99 %s, %.1fx its baseline %s", r.Operation, fmtMs(r.P99Ms), r.Ratio, fmtMs(r.BaselineP99Ms)),
 				Evidence: map[string]any{"p99_ms": r.P99Ms, "baseline_p99_ms": r.BaselineP99Ms, "ratio": r.Ratio,
-					"p50_ms": r.P50Ms, "baseline_p50_ms": r.BaselineP50Ms, "query": in.Query, "graph": in.Link},
-				Links:          evidenceLinks(in.Link),
+					"p50_ms": r.P50Ms, "baseline_p50_ms": r.BaselineP50Ms, "query": q.Query, "graph": q.Link},
+				Links:          evidenceLinks(q.Link),
 				Recommendation: "Open a slow trace of this endpoint (dbg trace) to see which span took the time; compare with recent deploys.",
 			})
 		}
@@ -374,12 +423,13 @@ func errorTable(in *RequestInput, o HotspotOptions) (ErrorTable, []Finding) {
 		r.Score = clamp01(0.5*min(1, r.ErrorRatio/0.2) + 0.5*clamp01(math.Log2(max(increase, 1))/5))
 		r.Regression = r.ErrorRatio >= o.MinErrorRatio && increase >= o.MinErrorIncrease
 		if r.Regression {
+			q := in.queriesFor(k.Service)
 			fs = append(fs, Finding{
 				Kind: KindErrorHotspot, Score: r.Score, Service: r.Service, Operation: r.Operation,
 				Title: fmt.Sprintf("%s fails %.1f%% of requests (%.2f/s), baseline %.1f%%", r.Operation, 100*r.ErrorRatio, r.ErrorRate, 100*r.BaselineErrorRatio),
 				Evidence: map[string]any{"error_rate": r.ErrorRate, "error_ratio": r.ErrorRatio,
-					"baseline_error_ratio": r.BaselineErrorRatio, "rate": r.Rate, "query": in.RatioQuery, "graph": in.RatioLink},
-				Links:          evidenceLinks(in.RatioLink),
+					"baseline_error_ratio": r.BaselineErrorRatio, "rate": r.Rate, "query": q.RatioQuery, "graph": q.RatioLink},
+				Links:          evidenceLinks(q.RatioLink),
 				Recommendation: "Find where the errors start: dbg logs --service for the exceptions, or an erroring trace (dbg trace).",
 			})
 		}
@@ -420,6 +470,7 @@ func trafficTables(in *RequestInput, o HotspotOptions) (TrafficTable, TrafficTab
 			if change < 1 {
 				what, kind = "drop", "down"
 			}
+			q := in.queriesFor(k.Service)
 			factor := max(change, 1/change)
 			if r.Ratio > 0 {
 				factor = max(r.Ratio, 1/r.Ratio)
@@ -428,8 +479,8 @@ func trafficTables(in *RequestInput, o HotspotOptions) (TrafficTable, TrafficTab
 				Kind: KindTrafficSpike, Score: r.Score, Service: r.Service, Operation: r.Operation,
 				Title: fmt.Sprintf("traffic %s: %s at %.2f req/s, baseline %.2f req/s (%s %.1fx)", what, r.Operation, r.Rate, r.BaselineRate, kind, factor),
 				Evidence: map[string]any{"rate": r.Rate, "baseline_rate": r.BaselineRate, "ratio": r.Ratio,
-					"direction": what, "query": in.RateQuery, "graph": in.RateLink},
-				Links:          evidenceLinks(in.RateLink),
+					"direction": what, "query": q.RateQuery, "graph": q.RateLink},
+				Links:          evidenceLinks(q.RateLink),
 				Recommendation: trafficAdvice(what),
 			})
 		}

@@ -93,45 +93,105 @@ func Scenario(conv string, end time.Time) Spec {
 
 var bucketsSeconds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
+// Exporters are the request-metric layouts of common exporters the generator also writes, by the name
+// each exporter writes (discovered by shape, not by a built-in convention, except aspnetcore whose
+// OpenTelemetry names are built in).
+var Exporters = []string{"spring", "nginx-ingress", "traefik", "linkerd", "aspnetcore", "go-prefix", "summary"}
+
 type layout struct {
-	hist, counter   string // family names (OpenMetrics: counter family without _total)
-	counterSample   string
-	unit            float64 // value per second of latency
-	route           func(r string) [][2]string
-	svcLabel        string
-	status          string
-	ok, fail        string
-	statusOnHist    bool
-	extra           [][2]string
-	counterSeparate bool
+	// hist is the histogram (or summary) family, counter the separate request counter; "{svc}" in
+	// either is the service (a Go service prefixes its metrics with its own name).
+	hist, counter string
+	summary       bool
+	counterType   string  // "counter" (samples end in _total) or "unknown" (NGINX's counter without _total)
+	unit          float64 // value per second of latency
+	// route gives the labels that name an endpoint of service svc; for layouts without a route label
+	// (Traefik, Linkerd) each planted route is a service of its own, named by Service.
+	route    func(svc, r string) [][2]string
+	svcLabel string // "" when route names the service
+	// ok and fail are the status labels of a success and a failure; histOK/histFail those on the
+	// histogram when they differ (Linkerd keeps classification on its counter only).
+	ok, fail         [][2]string
+	histOK, histFail [][2]string
+	statusOnHist     bool
+	extra            [][2]string
+	// mirror, when set, writes each endpoint's series a second time with these labels in place of
+	// route's: the other side of a call that both sides report (Linkerd's outbound direction).
+	mirror func(svc, r string) [][2]string
 }
 
+func st(k, v string) [][2]string { return [][2]string{{k, v}} }
+
 func layoutFor(conv string) (layout, error) {
+	routeLabel := func(name string) func(string, string) [][2]string {
+		return func(_, r string) [][2]string { return [][2]string{{name, r}} }
+	}
 	switch conv {
 	case "prometheus-http":
-		return layout{hist: "http_request_duration_seconds", counter: "http_requests", counterSample: "http_requests_total", unit: 1,
-			route: func(r string) [][2]string { return [][2]string{{"handler", r}} }, svcLabel: "service",
-			status: "code", ok: "200", fail: "503", counterSeparate: true}, nil
+		return layout{hist: "http_request_duration_seconds", counter: "http_requests_total", unit: 1,
+			route: routeLabel("handler"), svcLabel: "service", ok: st("code", "200"), fail: st("code", "503")}, nil
 	case "opentelemetry-http":
-		return layout{hist: "http_server_request_duration_seconds", unit: 1,
-			route: func(r string) [][2]string { return [][2]string{{"http_route", r}} }, svcLabel: "job",
-			status: "http_response_status_code", ok: "200", fail: "500", statusOnHist: true,
+		return layout{hist: "http_server_request_duration_seconds", unit: 1, route: routeLabel("http_route"), svcLabel: "job",
+			ok: st("http_response_status_code", "200"), fail: st("http_response_status_code", "500"), statusOnHist: true,
 			extra: [][2]string{{"http_request_method", "GET"}}}, nil
 	case "opentelemetry-http-ms":
-		return layout{hist: "http_server_request_duration_milliseconds", unit: 1000,
-			route: func(r string) [][2]string { return [][2]string{{"http_route", r}} }, svcLabel: "job",
-			status: "http_response_status_code", ok: "200", fail: "500", statusOnHist: true}, nil
+		return layout{hist: "http_server_request_duration_milliseconds", unit: 1000, route: routeLabel("http_route"), svcLabel: "job",
+			ok: st("http_response_status_code", "200"), fail: st("http_response_status_code", "500"), statusOnHist: true}, nil
 	case "grpc":
-		return layout{hist: "grpc_server_handling_seconds", counter: "grpc_server_handled", counterSample: "grpc_server_handled_total", unit: 1,
-			route: func(r string) [][2]string {
+		return layout{hist: "grpc_server_handling_seconds", counter: "grpc_server_handled_total", unit: 1,
+			route: func(_, r string) [][2]string {
 				return [][2]string{{"grpc_service", "shop.v1.Shop"}, {"grpc_method", GRPCMethod(r)}}
-			}, svcLabel: "service", status: "grpc_code", ok: "OK", fail: "Unavailable", counterSeparate: true,
+			}, svcLabel: "service", ok: st("grpc_code", "OK"), fail: st("grpc_code", "Unavailable"),
 			extra: [][2]string{{"grpc_type", "unary"}}}, nil
 	case "istio":
-		return layout{hist: "istio_request_duration_milliseconds", counter: "istio_requests", counterSample: "istio_requests_total", unit: 1000,
-			route:    func(r string) [][2]string { return [][2]string{{"destination_service_name", IstioService(r)}} },
-			svcLabel: "destination_workload", status: "response_code", ok: "200", fail: "503", counterSeparate: true,
+		return layout{hist: "istio_request_duration_milliseconds", counter: "istio_requests_total", unit: 1000,
+			route:    func(_, r string) [][2]string { return [][2]string{{"destination_service_name", IstioService(r)}} },
+			svcLabel: "destination_workload", ok: st("response_code", "200"), fail: st("response_code", "503"),
 			extra: [][2]string{{"reporter", "destination"}}}, nil
+	case "spring":
+		// Micrometer: http_server_requests_seconds{application, uri, status, outcome, method, exception}.
+		return layout{hist: "http_server_requests_seconds", unit: 1, route: routeLabel("uri"), svcLabel: "application",
+			ok:   [][2]string{{"status", "200"}, {"outcome", "SUCCESS"}, {"exception", "none"}},
+			fail: [][2]string{{"status", "500"}, {"outcome", "SERVER_ERROR"}, {"exception", "IllegalStateException"}}, statusOnHist: true,
+			extra: [][2]string{{"method", "GET"}, {"job", "kubernetes-pods"}}}, nil
+	case "nginx-ingress":
+		// ingress-nginx: the backend service in service, the path, a counter without _total.
+		return layout{hist: "nginx_ingress_controller_request_duration_seconds", counter: "nginx_ingress_controller_requests",
+			counterType: "unknown", unit: 1,
+			route: func(svc, r string) [][2]string { return [][2]string{{"ingress", svc}, {"path", r}} }, svcLabel: "service",
+			ok: st("status", "200"), fail: st("status", "502"), statusOnHist: true,
+			extra: [][2]string{{"namespace", "default"}, {"method", "GET"}, {"controller_class", "k8s.io/ingress-nginx"}, {"job", "ingress-nginx"}}}, nil
+	case "traefik":
+		// Traefik: per service (name@provider), no route label.
+		return layout{hist: "traefik_service_request_duration_seconds", counter: "traefik_service_requests_total", unit: 1,
+			route: func(svc, r string) [][2]string { return [][2]string{{"service", Service("traefik", svc, r) + "@file"}} },
+			ok:    st("code", "200"), fail: st("code", "500"), statusOnHist: true,
+			extra: [][2]string{{"method", "GET"}, {"protocol", "http"}, {"job", "traefik"}}}, nil
+	case "linkerd":
+		// Linkerd proxies: per deployment, both directions of every call, success in classification.
+		return layout{hist: "response_latency_ms", counter: "response_total", unit: 1000,
+			route: func(svc, r string) [][2]string {
+				return [][2]string{{"deployment", Service("linkerd", svc, r)}, {"direction", "inbound"}}
+			},
+			mirror: func(svc, r string) [][2]string {
+				return [][2]string{{"deployment", svc + "-client"}, {"direction", "outbound"}, {"dst_deployment", Service("linkerd", svc, r)}}
+			},
+			ok: [][2]string{{"classification", "success"}, {"status_code", "200"}}, fail: [][2]string{{"classification", "failure"}, {"status_code", "500"}},
+			histOK: st("status_code", "200"), histFail: st("status_code", "500"), statusOnHist: true,
+			extra: [][2]string{{"namespace", "default"}, {"tls", "true"}, {"job", "linkerd-proxy"}}}, nil
+	case "aspnetcore":
+		// ASP.NET Core 8 through OpenTelemetry .NET: error_type on failures.
+		return layout{hist: "http_server_request_duration_seconds", unit: 1, route: routeLabel("http_route"), svcLabel: "job",
+			ok: st("http_response_status_code", "200"), fail: [][2]string{{"http_response_status_code", "500"}, {"error_type", "500"}}, statusOnHist: true,
+			extra: [][2]string{{"http_request_method", "GET"}, {"network_protocol_version", "1.1"}, {"url_scheme", "http"}}}, nil
+	case "go-prefix":
+		// A Go service naming its metrics after itself, unit-less latency, status classes.
+		return layout{hist: "{svc}_request_latency", counter: "{svc}_http_requests_total", unit: 1, route: routeLabel("endpoint"), svcLabel: "job",
+			ok: st("status_code", "2xx"), fail: st("status_code", "5xx")}, nil
+	case "summary":
+		// A summary (client-side quantiles) and no histogram.
+		return layout{hist: "request_latency_seconds", summary: true, counter: "requests_total", unit: 1, route: routeLabel("path"), svcLabel: "job",
+			ok: st("status", "200"), fail: st("status", "500")}, nil
 	}
 	return layout{}, fmt.Errorf("promgen: unknown convention %q", conv)
 }
@@ -148,6 +208,17 @@ func GRPCMethod(route string) string {
 // IstioService is the destination service a route becomes for Istio ("/always-slow" → "always-slow").
 func IstioService(route string) string { return strings.TrimPrefix(route, "/") }
 
+// Service is the service a row of service svc's route is reported under in convention conv: svc
+// itself, or, where the convention has no route label (Traefik, Linkerd), a service per route
+// ("shop-always-slow").
+func Service(conv, svc, route string) string {
+	switch conv {
+	case "traefik", "linkerd":
+		return svc + "-" + strings.TrimPrefix(route, "/")
+	}
+	return svc
+}
+
 // Operation is how `dbg hotspots` names the route in convention conv.
 func Operation(conv, route string) string {
 	switch conv {
@@ -157,6 +228,20 @@ func Operation(conv, route string) string {
 		return IstioService(route)
 	}
 	return route
+}
+
+// Row is the (service, operation) `dbg hotspots` reports for service svc's route in convention conv.
+func Row(conv, svc, route string) (string, string) {
+	switch conv {
+	case "traefik", "linkerd":
+		s := Service(conv, svc, route)
+		return s, s
+	case "grpc":
+		return svc, "shop.v1.Shop/" + GRPCMethod(route)
+	case "istio":
+		return svc, IstioService(route)
+	}
+	return svc, route
 }
 
 func labelStr(ls [][2]string) string {
@@ -191,98 +276,145 @@ func (s Spec) OpenMetrics() ([]byte, error) {
 		return e.Baseline
 	}
 	type svcEP struct {
-		svc string
-		ep  Endpoint
+		svc   string
+		ep    Endpoint
+		route [][2]string
 	}
 	var eps []svcEP
+	addEP := func(svc string, e Endpoint) {
+		eps = append(eps, svcEP{svc, e, lay.route(svc, e.Route)})
+		if lay.mirror != nil {
+			eps = append(eps, svcEP{svc, e, lay.mirror(svc, e.Route)})
+		}
+	}
 	for _, e := range s.Endpoints {
-		eps = append(eps, svcEP{s.Service, e})
+		addEP(s.Service, e)
 	}
 	if s.Other != "" {
 		st := Phase{Rate: 3, P50: 0.01, Tail: 0.04}
-		eps = append(eps, svcEP{s.Other, Endpoint{Route: "/entries", Baseline: st, Window: st}})
+		addEP(s.Other, Endpoint{Route: "/entries", Baseline: st, Window: st})
 	}
 	for i := 0; i < s.Extra; i++ {
 		for _, e := range s.Endpoints {
-			eps = append(eps, svcEP{fmt.Sprintf("svc-%03d", i), Endpoint{Route: e.Route, Baseline: e.Baseline, Window: e.Baseline}})
+			addEP(fmt.Sprintf("svc-%03d", i), Endpoint{Route: e.Route, Baseline: e.Baseline, Window: e.Baseline})
 		}
 	}
 	base := func(se svcEP) [][2]string {
-		ls := append([][2]string{{lay.svcLabel, se.svc}}, lay.route(se.ep.Route)...)
+		var ls [][2]string
+		if lay.svcLabel != "" {
+			ls = append(ls, [2]string{lay.svcLabel, se.svc})
+		}
+		ls = append(ls, se.route...)
 		return append(ls, lay.extra...)
 	}
 	with := func(ls [][2]string, more ...[2]string) [][2]string {
 		return append(append([][2]string{}, ls...), more...)
 	}
-	// Histogram family.
-	var hist []series
-	statuses := []string{""}
+	name := func(tmpl, svc string) string { return strings.ReplaceAll(tmpl, "{svc}", svc) }
+	// Families in the order first written; a templated name is one family per service.
+	var order []string
+	fams := map[string][]series{}
+	types := map[string]string{}
+	put := func(fam, typ string, x series) {
+		if _, ok := fams[fam]; !ok {
+			order = append(order, fam)
+			types[fam] = typ
+		}
+		fams[fam] = append(fams[fam], x)
+	}
+	// Histogram (or summary) family.
+	histOK, histFail := lay.histOK, lay.histFail
+	if histOK == nil {
+		histOK, histFail = lay.ok, lay.fail
+	}
+	statuses := [][][2]string{nil}
 	if lay.statusOnHist {
-		statuses = []string{lay.ok, lay.fail}
+		statuses = [][][2]string{histOK, histFail}
+	}
+	histType := "histogram"
+	if lay.summary {
+		histType = "summary"
 	}
 	for _, se := range eps {
-		for _, st := range statuses {
+		hist := name(lay.hist, se.svc)
+		for i, stl := range statuses {
+			failing := i == 1
 			share := func(p Phase) float64 {
-				switch st {
-				case "":
+				switch {
+				case !lay.statusOnHist:
 					return 1
-				case lay.ok:
-					return 1 - p.ErrRatio
+				case failing:
+					return p.ErrRatio
 				}
-				return p.ErrRatio
+				return 1 - p.ErrRatio
 			}
-			ls := base(se)
-			if st != "" {
-				ls = with(ls, [2]string{lay.status, st})
-			}
-			bounds := append(append([]float64{}, bucketsSeconds...), math.Inf(1))
-			for _, b := range bounds {
-				le := fnum(b * lay.unit)
-				if math.IsInf(b, 1) {
-					le = "+Inf"
+			ls := with(base(se), stl...)
+			if lay.summary {
+				for _, q := range []float64{0.5, 0.9, 0.99} {
+					put(hist, histType, series{name: hist, labels: with(ls, [2]string{"quantile", fnum(q)}), gauge: true,
+						inc: func(t time.Time, _ float64) float64 {
+							p := phase(se.ep, t)
+							if q > 1-TailShare {
+								return p.Tail * lay.unit
+							}
+							return p.P50 * lay.unit
+						}})
 				}
-				b := b
-				hist = append(hist, series{name: lay.hist + "_bucket", labels: with(ls, [2]string{"le", le}),
-					inc: func(t time.Time, dt float64) float64 {
-						p := phase(se.ep, t)
-						n := p.Rate * dt * share(p)
-						v := 0.0
-						if p.P50 <= b {
-							v += n * (1 - TailShare)
-						}
-						if p.Tail <= b {
-							v += n * TailShare
-						}
-						return v
-					}})
+			} else {
+				bounds := append(append([]float64{}, bucketsSeconds...), math.Inf(1))
+				for _, b := range bounds {
+					le := fnum(b * lay.unit)
+					if math.IsInf(b, 1) {
+						le = "+Inf"
+					}
+					put(hist, histType, series{name: hist + "_bucket", labels: with(ls, [2]string{"le", le}),
+						inc: func(t time.Time, dt float64) float64 {
+							p := phase(se.ep, t)
+							n := p.Rate * dt * share(p)
+							v := 0.0
+							if p.P50 <= b {
+								v += n * (1 - TailShare)
+							}
+							if p.Tail <= b {
+								v += n * TailShare
+							}
+							return v
+						}})
+				}
 			}
-			hist = append(hist, series{name: lay.hist + "_count", labels: ls, inc: func(t time.Time, dt float64) float64 {
+			put(hist, histType, series{name: hist + "_count", labels: ls, inc: func(t time.Time, dt float64) float64 {
 				p := phase(se.ep, t)
 				return p.Rate * dt * share(p)
 			}})
-			hist = append(hist, series{name: lay.hist + "_sum", labels: ls, inc: func(t time.Time, dt float64) float64 {
+			put(hist, histType, series{name: hist + "_sum", labels: ls, inc: func(t time.Time, dt float64) float64 {
 				p := phase(se.ep, t)
 				n := p.Rate * dt * share(p)
 				return n * ((1-TailShare)*p.P50 + TailShare*p.Tail) * lay.unit
 			}})
 		}
 	}
-	s.family(&buf, lay.hist, "histogram", hist)
-	if lay.counterSeparate {
-		var cs []series
+	if lay.counter != "" {
 		for _, se := range eps {
-			for _, st := range []string{lay.ok, lay.fail} {
-				cs = append(cs, series{name: lay.counterSample, labels: with(base(se), [2]string{lay.status, st}),
+			counter := name(lay.counter, se.svc)
+			fam, typ := strings.TrimSuffix(counter, "_total"), "counter"
+			if lay.counterType != "" {
+				fam, typ = counter, lay.counterType
+			}
+			for i, stl := range [][][2]string{lay.ok, lay.fail} {
+				failing := i == 1
+				put(fam, typ, series{name: counter, labels: with(base(se), stl...),
 					inc: func(t time.Time, dt float64) float64 {
 						p := phase(se.ep, t)
-						if st == lay.ok {
-							return p.Rate * dt * (1 - p.ErrRatio)
+						if failing {
+							return p.Rate * dt * p.ErrRatio
 						}
-						return p.Rate * dt * p.ErrRatio
+						return p.Rate * dt * (1 - p.ErrRatio)
 					}})
 			}
 		}
-		s.family(&buf, lay.counter, "counter", cs)
+	}
+	for _, fam := range order {
+		s.family(&buf, fam, types[fam], fams[fam])
 	}
 	if s.Saturation {
 		s.saturation(&buf)

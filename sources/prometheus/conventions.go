@@ -28,10 +28,14 @@ type Convention struct {
 	Selector string
 	// Override is true for a convention from the config file, so errors point there.
 	Override bool
+	// Edge marks a proxy's view of the services behind it (a mesh, an ingress): a service's own
+	// metrics are preferred for it.
+	Edge bool
 }
 
 var (
-	httpRoutes   = []string{"endpoint", "handler", "route", "path", "uri"}
+	// endpoint comes last: the Prometheus operator puts the scrape port's name in it.
+	httpRoutes   = []string{"route", "http_route", "handler", "path", "uri", "endpoint"}
 	httpServices = []string{"service", "service_name", "app", "application", "job"}
 	otelServices = []string{"service_name", "service", "job"}
 	grpcErrors   = "Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss"
@@ -57,7 +61,7 @@ var Conventions = []Convention{
 	{Name: "istio", Histogram: "istio_request_duration_milliseconds", MsPerUnit: 1, Counter: "istio_requests_total",
 		StatusLabel: "response_code", ErrorRegex: "5..", RouteLabels: []string{"request_operation", "destination_service_name"},
 		ServiceLabels: []string{"destination_workload", "destination_app", "destination_service_name"},
-		Selector:      `reporter="destination"`},
+		Selector:      `reporter="destination"`, Edge: true},
 }
 
 // CounterName is the metric the request and error rates come from.

@@ -2,6 +2,7 @@ package prometheus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
 	"github.com/dbgtool/dbg/investigate"
@@ -20,8 +22,12 @@ import (
 type HotspotQuery struct {
 	Window  investigate.Window
 	Service string // empty: every service
-	// Override replaces the built-in conventions (the prometheus-convention config map).
+	// Override is a convention tried before the built-ins (the prometheus-convention config map); it
+	// adds to them, it does not replace them.
 	Override *Convention
+	// ServiceLabel is a label that names services, tried before the built-in identity labels
+	// (prometheus-service-label in the config).
+	ServiceLabel string
 	// Points is the number of sparkline points over the window (30 when 0).
 	Points int
 	// Concurrency bounds the queries in flight (4 when 0).
@@ -83,6 +89,25 @@ func (r *recorder) labelNames(ctx context.Context, match string, start, end time
 	return out, err
 }
 
+func (r *recorder) series(ctx context.Context, match []string, start, end time.Time) ([]map[string]string, error) {
+	t0 := time.Now()
+	out, warns, err := r.s.Series(ctx, match, start, end)
+	r.add(Request{API: "series", Match: match, Params: map[string]string{"start": unix(start), "end": unix(end)}, Took: time.Since(t0)}, warns)
+	return out, err
+}
+
+// metadata asks for the metric metadata; a server that does not serve it (or answers an error) only
+// means discovery goes by names and labels alone.
+func (r *recorder) metadata(ctx context.Context) map[string][]v1.Metadata {
+	t0 := time.Now()
+	out, err := r.s.Metadata(ctx)
+	r.add(Request{API: "metadata", Params: map[string]string{}, Took: time.Since(t0)}, nil)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
 func (r *recorder) labelValues(ctx context.Context, label string, match []string, start, end time.Time) ([]string, error) {
 	t0 := time.Now()
 	out, warns, err := r.s.LabelValues(ctx, label, match, start, end)
@@ -99,10 +124,10 @@ func promDuration(d time.Duration) string {
 	return model.Duration(d).String()
 }
 
-// plan is the resolved metric layout the hotspot queries run over.
+// plan is the resolved metric layout the hotspot queries of one family run over.
 type plan struct {
-	conv       Convention
-	metric     string   // the histogram's _bucket series or the counter
+	use        *Use
+	metric     string   // the histogram's _bucket series, the summary, or the counter
 	groups     []string // grouping labels: service label (if any), then the route labels
 	svcLabel   string
 	routeParts []string
@@ -112,7 +137,7 @@ type plan struct {
 func (p *plan) key(l map[string]string, service string) investigate.EndpointKey {
 	k := investigate.EndpointKey{Service: service}
 	if p.svcLabel != "" && l[p.svcLabel] != "" {
-		k.Service = l[p.svcLabel]
+		k.Service = serviceName(p.svcLabel, l[p.svcLabel])
 	}
 	parts := make([]string, 0, len(p.routeParts))
 	for _, r := range p.routeParts {
@@ -125,67 +150,40 @@ func (p *plan) key(l map[string]string, service string) investigate.EndpointKey 
 	return k
 }
 
+// keeps reports whether a row belongs to this family: its service is read in this family's names.
+func (p *plan) keeps(k investigate.EndpointKey, service string) bool {
+	if p.svcLabel == "" {
+		return true
+	}
+	return service != "" || p.use.owns(k.Service)
+}
+
 // serviceMatcher filters label to service. On job, which is often "namespace/name", the name may come
-// after a slash.
+// after a slash; Traefik's "name@provider" is name.
 func serviceMatcher(label, service string) string {
 	if label == "job" {
 		return MatchRegex(label, "(?:.*/)?"+regexp.QuoteMeta(service))
 	}
+	if label == "service" || label == "exported_service" {
+		return MatchRegex(label, regexp.QuoteMeta(service)+"(?:@.*)?")
+	}
 	return Match(label, service)
 }
 
-// resolve picks the route, service and status labels of metric from the label names it carries.
-func resolve(c Convention, metric string, names []string, service string) (*plan, string) {
-	has := map[string]bool{}
-	for _, n := range names {
-		has[n] = true
+// planFor builds the query layout of a family discovery chose.
+func planFor(u *Use, service string) *plan {
+	p := &plan{use: u, metric: u.Metric, svcLabel: u.ServiceLabel, routeParts: u.Route}
+	if u.Selector != "" {
+		p.matchers = append(p.matchers, u.Selector)
 	}
-	p := &plan{conv: c, metric: metric}
-	for _, cand := range c.RouteLabels {
-		parts := strings.Split(cand, "+")
-		ok := true
-		for _, part := range parts {
-			ok = ok && has[part]
-		}
-		if ok {
-			p.routeParts = parts
-			break
-		}
-	}
-	for _, cand := range c.ServiceLabels {
-		if has[cand] && !slices.Contains(p.routeParts, cand) {
-			p.svcLabel = cand
-			break
-		}
-	}
-	var note string
-	if len(p.routeParts) == 0 {
-		note = fmt.Sprintf("%s has none of the route labels %s; rows are per service", metric, strings.Join(c.RouteLabels, ", "))
-	}
-	if c.Selector != "" {
-		p.matchers = append(p.matchers, c.Selector)
-	}
-	if service != "" {
-		if p.svcLabel == "" {
-			// The route label may itself name services (Istio's destination_service_name).
-			for _, cand := range c.ServiceLabels {
-				if has[cand] {
-					p.svcLabel = cand
-					break
-				}
-			}
-		}
-		if p.svcLabel == "" {
-			note = strings.TrimLeft(note+"; ", "; ") + fmt.Sprintf("%s has none of the service labels %s, so --service cannot filter it", metric, strings.Join(c.ServiceLabels, ", "))
-		} else {
-			p.matchers = append(p.matchers, serviceMatcher(p.svcLabel, service))
-		}
+	if m := u.identity(service); m != "" {
+		p.matchers = append(p.matchers, m)
 	}
 	if p.svcLabel != "" {
 		p.groups = append(p.groups, p.svcLabel)
 	}
 	p.groups = append(p.groups, p.routeParts...)
-	return p, note
+	return p
 }
 
 // job is one query whose answer lands in a table.
@@ -221,9 +219,10 @@ func runJobs(ctx context.Context, jobs []job, n int) error {
 	return first
 }
 
-// Hotspots discovers which metric conventions the server holds, runs the latency, error, traffic and
-// saturation queries for the window and its baseline, and returns what investigate.AnalyzeHotspots ranks,
-// with every request it made. Missing metrics become notes on their table; a failing query is an error.
+// Hotspots discovers the server's request metrics (by shape; the built-in conventions and the override
+// first), runs the latency, error, traffic and saturation queries for the window and its baseline, and
+// returns what investigate.AnalyzeHotspots ranks, with every request it made. Each service is read in
+// the family that holds it. Missing metrics become notes on their table; a failing query is an error.
 func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.HotspotInput, []Request, error) {
 	w := hq.Window
 	in := investigate.HotspotInput{Window: w}
@@ -241,140 +240,66 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 
 	convs := Conventions
 	if hq.Override != nil {
-		convs = []Convention{*hq.Override}
+		convs = append([]Convention{*hq.Override}, Conventions...)
 	}
-	// 1. Which of the known metric names exist (one call).
-	var wanted []string
-	for _, c := range convs {
-		if c.Histogram != "" {
-			wanted = append(wanted, c.Histogram+"_bucket")
-		}
-		wanted = append(wanted, c.CounterName())
-	}
-	for _, sc := range saturationChecks {
-		wanted = append(wanted, sc.metrics...)
-	}
-	wanted = dedupe(wanted)
-	quoted := make([]string, len(wanted))
-	for i, n := range wanted {
-		quoted[i] = regexp.QuoteMeta(n)
-	}
-	nameRE := MatchRegex("__name__", strings.Join(quoted, "|"))
-	have := map[string]bool{}
-	if hq.Service == "" {
-		names, err := rec.labelValues(ctx, "__name__", []string{"{" + nameRE + "}"}, w.BaselineStart, w.End)
-		if err != nil {
-			return in, rec.reqs, err
-		}
-		for _, n := range names {
-			have[n] = true
-		}
-	} else {
-		// Only the metrics that carry this service under one of the service labels count, so a server
-		// where services use different instrumentation picks the convention of this one.
-		legacy, utf8 := serviceSelectors(convs, nameRE, hq.Service)
-		names, err := rec.labelValues(ctx, "__name__", legacy, w.BaselineStart, w.End)
-		if err != nil {
-			return in, rec.reqs, err
-		}
-		if len(utf8) > 0 {
-			// UTF-8 label names are PromQL only from Prometheus 3 on; a 2.x server rejects them, which
-			// only means no such metric exists there.
-			more, err := rec.labelValues(ctx, "__name__", utf8, w.BaselineStart, w.End)
-			if err == nil {
-				names = append(names, more...)
-			}
-		}
-		for _, n := range names {
-			have[n] = true
-		}
-	}
-
-	// 2. The first convention with a duration histogram, and the first with a request counter.
-	var latConv, reqConv *Convention
-	for i := range convs {
-		c := &convs[i]
-		if latConv == nil && c.Histogram != "" && have[c.Histogram+"_bucket"] {
-			latConv = c
-		}
-	}
-	if latConv != nil && have[latConv.CounterName()] {
-		reqConv = latConv
-	}
-	for i := range convs {
-		if reqConv == nil && have[convs[i].CounterName()] {
-			reqConv = &convs[i]
-		}
+	d, err := discover(ctx, rec, hq, convs)
+	if err != nil {
+		return in, rec.reqs, overrideHint(err, hq)
 	}
 	in.Latency = &investigate.LatencyInput{}
 	in.Requests = &investigate.RequestInput{}
 	in.Saturation = &investigate.SaturationInput{}
-	var histNames []string
-	var counterNames []string
+	forService := ""
+	if hq.Service != "" {
+		forService = fmt.Sprintf(" for service %q", hq.Service)
+	}
+	var histNames, counterNames, used []string
 	for _, c := range convs {
 		if c.Histogram != "" {
 			histNames = append(histNames, c.Histogram)
 		}
 		counterNames = append(counterNames, c.CounterName())
 	}
-	forService := ""
-	if hq.Service != "" {
-		forService = fmt.Sprintf(" for service %q", hq.Service)
-	}
-	if latConv == nil {
-		in.Latency.Note = "no request-duration histogram found" + forService + "; looked for " + strings.Join(dedupe(histNames), ", ")
-	}
-	if reqConv == nil {
-		in.Requests.Note = "no request counter found" + forService + "; looked for " + strings.Join(dedupe(counterNames), ", ")
-	}
-	var names2 []string
-	if latConv != nil {
-		names2 = append(names2, latConv.Name)
-	}
-	if reqConv != nil && (latConv == nil || reqConv.Name != latConv.Name) {
-		names2 = append(names2, reqConv.Name)
-	}
-	in.Convention = strings.Join(names2, ", ")
-
-	// 3. Their labels (route, service, status).
-	var latPlan, reqPlan *plan
-	var latNames, reqNames []string
-	var disc []job
-	if latConv != nil {
-		disc = append(disc, job{func(ctx context.Context) error {
-			var err error
-			latNames, err = rec.labelNames(ctx, Selector(latConv.Histogram+"_bucket"), w.BaselineStart, w.End)
-			return err
-		}})
-	}
-	if reqConv != nil {
-		disc = append(disc, job{func(ctx context.Context) error {
-			var err error
-			reqNames, err = rec.labelNames(ctx, Selector(reqConv.CounterName()), w.BaselineStart, w.End)
-			return err
-		}})
-	}
-	if err := runJobs(ctx, disc, hq.Concurrency); err != nil {
-		return in, rec.reqs, err
-	}
 	var jobs []job
 	var mu sync.Mutex
-	if latConv != nil {
-		var note string
-		latPlan, note = resolve(*latConv, latConv.Histogram+"_bucket", latNames, hq.Service)
-		in.Latency.Note = note
-		jobs = append(jobs, latencyJobs(rec, latPlan, in.Latency, hq.Service, w, win, rangeWin, step, &mu)...)
-	}
-	if reqConv != nil {
-		var note string
-		reqPlan, note = resolve(*reqConv, reqConv.CounterName(), reqNames, hq.Service)
-		if !slices.Contains(reqNames, reqConv.StatusLabel) {
-			note = strings.TrimLeft(note+"; ", "; ") + fmt.Sprintf("%s has no %s label, so errors cannot be told apart", reqConv.CounterName(), reqConv.StatusLabel)
+	var nLat, nReq int
+	for _, u := range d.uses {
+		in.Conventions = append(in.Conventions, investigate.ConventionUse{Convention: u.label(), Role: u.Role, Metric: u.Metric,
+			Services: slices.Clone(u.Services), Why: u.Why})
+		if !slices.Contains(used, u.label()) {
+			used = append(used, u.label())
 		}
-		in.Requests.Note = note
-		jobs = append(jobs, requestJobs(rec, reqPlan, in.Requests, hq.Service, w, win, rangeWin, step, slices.Contains(reqNames, reqConv.StatusLabel), &mu)...)
+		p := planFor(u, hq.Service)
+		if u.Role == "latency" {
+			nLat++
+			jobs = append(jobs, latencyJobs(rec, p, in.Latency, hq.Service, w, win, rangeWin, step, &mu)...)
+		} else {
+			nReq++
+			jobs = append(jobs, requestJobs(rec, p, in.Requests, hq.Service, w, win, rangeWin, step, &mu)...)
+		}
 	}
-	satJobs, found := saturationJobs(rec, have, in.Saturation, hq.Service, w, win, rangeWin, step, &mu)
+	in.Convention = strings.Join(used, ", ")
+	if nLat == 0 {
+		in.Latency.Note = "no request-duration histogram found" + forService + "; looked for " + strings.Join(dedupe(histNames), ", ") +
+			" and any histogram or summary with a route or service label"
+	}
+	if nReq == 0 {
+		in.Requests.Note = "no request counter found" + forService + "; looked for " + strings.Join(dedupe(counterNames), ", ") +
+			" and any request counter with a route or status label"
+	}
+	var notes []string
+	for _, u := range d.uses {
+		if u.Role == "requests" && u.StatusLabel == "" {
+			notes = append(notes, fmt.Sprintf("%s has no status label, so errors cannot be told apart", u.Metric))
+		}
+		if len(u.Route) == 0 && u.Role == "latency" {
+			in.Latency.Note = strings.TrimLeft(in.Latency.Note+"; ", "; ") + fmt.Sprintf("%s has no route label; rows are per service", u.Metric)
+		}
+	}
+	if len(notes) > 0 {
+		in.Requests.Note = strings.TrimLeft(in.Requests.Note+"; "+strings.Join(notes, "; "), "; ")
+	}
+	satJobs, found := saturationJobs(rec, d.names, in.Saturation, hq.Service, w, win, rangeWin, step, &mu)
 	jobs = append(jobs, satJobs...)
 	if !found {
 		var looked []string
@@ -383,10 +308,7 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 		}
 		in.Saturation.Note = "no saturation metrics found" + forService + "; looked for " + strings.Join(dedupe(looked), ", ")
 	}
-	err := runJobs(ctx, jobs, hq.Concurrency)
-	if err != nil && hq.Override != nil && IsBadQuery(err) {
-		err.(*QueryError).Hint = "check the prometheus-convention override in the config file"
-	}
+	err = overrideHint(runJobs(ctx, jobs, hq.Concurrency), hq)
 	sort.Strings(rec.warns)
 	in.Warnings = rec.warns
 	if in.Saturation != nil {
@@ -397,26 +319,23 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 	return in, rec.reqs, err
 }
 
-// serviceSelectors are the match[] selectors that find the known metric names carrying service under
-// any service label of the conventions or of the saturation checks: classic label names, and UTF-8
-// ones (Prometheus 3) separately.
-func serviceSelectors(convs []Convention, nameRE, service string) (legacy, utf8 []string) {
-	var labels []string
-	for _, c := range convs {
-		labels = append(labels, c.ServiceLabels...)
+// overrideHint points a query the server rejected at the override, when there is one.
+func overrideHint(err error, hq HotspotQuery) error {
+	var qe *QueryError
+	if hq.Override != nil && IsBadQuery(err) && errors.As(err, &qe) {
+		qe.Hint = "check the prometheus-convention override in the config file"
 	}
-	for _, sc := range saturationChecks {
-		labels = append(labels, sc.group[0])
+	return err
+}
+
+// label is how a family's convention is named to the user: the built-in's name, or the family's
+// name and "by shape".
+func (u *Use) label() string {
+	if u.Convention == "shape" {
+		base := strings.TrimSuffix(strings.TrimSuffix(u.Metric, "_bucket"), "_count")
+		return base + " (by shape)"
 	}
-	for _, l := range dedupe(labels) {
-		sel := "{" + nameRE + ", " + serviceMatcher(l, service) + "}"
-		if legacyLabel.MatchString(l) {
-			legacy = append(legacy, sel)
-		} else {
-			utf8 = append(utf8, sel)
-		}
-	}
-	return legacy, utf8
+	return u.Convention
 }
 
 func dedupe(s []string) []string {
@@ -446,7 +365,9 @@ func instantInto(rec *recorder, p *plan, service, q string, t time.Time, dst map
 			if math.IsNaN(x.Value) || math.IsInf(x.Value, 0) {
 				continue
 			}
-			dst[p.key(x.Labels, service)] = x.Value
+			if k := p.key(x.Labels, service); p.keeps(k, service) {
+				dst[k] = x.Value
+			}
 		}
 		return nil
 	}}
@@ -461,36 +382,78 @@ func rangeInto(rec *recorder, p *plan, service, q string, w investigate.Window, 
 		mu.Lock()
 		defer mu.Unlock()
 		for _, x := range ss {
-			dst[p.key(x.Labels, service)] = x.Resample(w.Start, w.End, step)
+			if k := p.key(x.Labels, service); p.keeps(k, service) {
+				dst[k] = x.Resample(w.Start, w.End, step)
+			}
 		}
 		return nil
 	}}
 }
 
-func latencyJobs(rec *recorder, p *plan, li *investigate.LatencyInput, service string, w investigate.Window, win, rangeWin string, step time.Duration, mu *sync.Mutex) []job {
-	scale := ""
-	if p.conv.MsPerUnit != 1 {
-		scale = fmt.Sprintf(" * %g", p.conv.MsPerUnit)
+// servicesOf are the services whose rows a family's queries fill ("" for a family without a service
+// label).
+func servicesOf(p *plan, service string) []string {
+	if service != "" {
+		return []string{service}
 	}
-	q := func(quantile float64, rw string) string {
-		return fmt.Sprintf("histogram_quantile(%g, sum by (%s) (rate(%s[%s])))%s", quantile, By(append([]string{"le"}, p.groups...)...),
-			Selector(p.metric, p.matchers...), rw, scale)
-	}
-	li.Query, li.P50Query = q(0.99, win), q(0.5, win)
-	li.Link = rec.s.link(q(0.99, rangeWin), w)
-	li.P99, li.BaseP99 = map[investigate.EndpointKey]float64{}, map[investigate.EndpointKey]float64{}
-	li.P50, li.BaseP50 = map[investigate.EndpointKey]float64{}, map[investigate.EndpointKey]float64{}
-	li.Spark = map[investigate.EndpointKey][]float64{}
-	return []job{
-		instantInto(rec, p, service, li.Query, w.End, li.P99, mu),
-		instantInto(rec, p, service, li.Query, w.BaselineEnd, li.BaseP99, mu),
-		instantInto(rec, p, service, li.P50Query, w.End, li.P50, mu),
-		instantInto(rec, p, service, li.P50Query, w.BaselineEnd, li.BaseP50, mu),
-		rangeInto(rec, p, service, q(0.99, rangeWin), w, step, li.Spark, mu),
-	}
+	return p.use.Services
 }
 
-func requestJobs(rec *recorder, p *plan, ri *investigate.RequestInput, service string, w investigate.Window, win, rangeWin string, step time.Duration, hasStatus bool, mu *sync.Mutex) []job {
+func latencyJobs(rec *recorder, p *plan, li *investigate.LatencyInput, service string, w investigate.Window, win, rangeWin string, step time.Duration, mu *sync.Mutex) []job {
+	scale := ""
+	if ms := p.use.msPerUnit; ms != 1 && ms != 0 {
+		scale = fmt.Sprintf(" * %g", ms)
+	}
+	var q func(quantile int, rw string) string
+	if p.use.Kind == "summary" {
+		// A summary's quantiles are computed in each process and cannot be aggregated: the window's
+		// figure is each series' average over the window, and the worst instance.
+		q = func(i int, rw string) string {
+			qv := p.use.quantiles[i]
+			if qv == "" {
+				return ""
+			}
+			sel := Selector(p.metric, append(slices.Clone(p.matchers), Match("quantile", qv))...)
+			if by := By(p.groups...); by != "" {
+				return fmt.Sprintf("max by (%s) (avg_over_time(%s[%s]))%s", by, sel, rw, scale)
+			}
+			return fmt.Sprintf("max(avg_over_time(%s[%s]))%s", sel, rw, scale)
+		}
+	} else {
+		q = func(i int, rw string) string {
+			return fmt.Sprintf("histogram_quantile(%g, sum by (%s) (rate(%s[%s])))%s", []float64{0.99, 0.5}[i], By(append([]string{"le"}, p.groups...)...),
+				Selector(p.metric, p.matchers...), rw, scale)
+		}
+	}
+	qs := investigate.LatencyQueries{Query: q(0, win), P50Query: q(1, win), Link: rec.s.link(q(0, rangeWin), w)}
+	if li.P99 == nil {
+		li.Query, li.P50Query, li.Link = qs.Query, qs.P50Query, qs.Link
+		li.P99, li.BaseP99 = map[investigate.EndpointKey]float64{}, map[investigate.EndpointKey]float64{}
+		li.P50, li.BaseP50 = map[investigate.EndpointKey]float64{}, map[investigate.EndpointKey]float64{}
+		li.Spark = map[investigate.EndpointKey][]float64{}
+	}
+	if li.Queries == nil {
+		li.Queries = map[string]investigate.LatencyQueries{}
+	}
+	for _, svc := range servicesOf(p, service) {
+		li.Queries[svc] = qs
+	}
+	if qs.Query == "" {
+		return nil
+	}
+	jobs := []job{
+		instantInto(rec, p, service, qs.Query, w.End, li.P99, mu),
+		instantInto(rec, p, service, qs.Query, w.BaselineEnd, li.BaseP99, mu),
+		rangeInto(rec, p, service, q(0, rangeWin), w, step, li.Spark, mu),
+	}
+	if qs.P50Query != "" {
+		jobs = append(jobs, instantInto(rec, p, service, qs.P50Query, w.End, li.P50, mu),
+			instantInto(rec, p, service, qs.P50Query, w.BaselineEnd, li.BaseP50, mu))
+	}
+	return jobs
+}
+
+func requestJobs(rec *recorder, p *plan, ri *investigate.RequestInput, service string, w investigate.Window, win, rangeWin string, step time.Duration, mu *sync.Mutex) []job {
 	by := By(p.groups...)
 	sum := func(rw string, extra ...string) string {
 		sel := Selector(p.metric, append(slices.Clone(p.matchers), extra...)...)
@@ -499,24 +462,35 @@ func requestJobs(rec *recorder, p *plan, ri *investigate.RequestInput, service s
 		}
 		return fmt.Sprintf("sum by (%s) (rate(%s[%s]))", by, sel, rw)
 	}
-	errM := MatchRegex(p.conv.StatusLabel, p.conv.ErrorRegex)
-	ri.RateQuery = sum(win)
-	ri.ErrorQuery = sum(win, errM)
-	ri.RatioQuery = ri.ErrorQuery + " / " + ri.RateQuery
-	ri.RateLink = rec.s.link(sum(rangeWin), w)
-	ri.RatioLink = rec.s.link(sum(rangeWin, errM)+" / "+sum(rangeWin), w)
-	ri.Rate, ri.BaseRate = map[investigate.EndpointKey]float64{}, map[investigate.EndpointKey]float64{}
-	ri.Errors, ri.BaseErrors = map[investigate.EndpointKey]float64{}, map[investigate.EndpointKey]float64{}
-	ri.RateSpark, ri.ErrorSpark = map[investigate.EndpointKey][]float64{}, map[investigate.EndpointKey][]float64{}
+	hasStatus := p.use.ErrorMatch != ""
+	errM := p.use.ErrorMatch
+	qs := investigate.RequestQueries{RateQuery: sum(win), RateLink: rec.s.link(sum(rangeWin), w)}
+	if hasStatus {
+		qs.ErrorQuery = sum(win, errM)
+		qs.RatioQuery = qs.ErrorQuery + " / " + qs.RateQuery
+		qs.RatioLink = rec.s.link(sum(rangeWin, errM)+" / "+sum(rangeWin), w)
+	}
+	if ri.Rate == nil {
+		ri.RateQuery, ri.ErrorQuery, ri.RatioQuery, ri.RateLink, ri.RatioLink = qs.RateQuery, qs.ErrorQuery, qs.RatioQuery, qs.RateLink, qs.RatioLink
+		ri.Rate, ri.BaseRate = map[investigate.EndpointKey]float64{}, map[investigate.EndpointKey]float64{}
+		ri.Errors, ri.BaseErrors = map[investigate.EndpointKey]float64{}, map[investigate.EndpointKey]float64{}
+		ri.RateSpark, ri.ErrorSpark = map[investigate.EndpointKey][]float64{}, map[investigate.EndpointKey][]float64{}
+	}
+	if ri.Queries == nil {
+		ri.Queries = map[string]investigate.RequestQueries{}
+	}
+	for _, svc := range servicesOf(p, service) {
+		ri.Queries[svc] = qs
+	}
 	jobs := []job{
-		instantInto(rec, p, service, ri.RateQuery, w.End, ri.Rate, mu),
-		instantInto(rec, p, service, ri.RateQuery, w.BaselineEnd, ri.BaseRate, mu),
+		instantInto(rec, p, service, qs.RateQuery, w.End, ri.Rate, mu),
+		instantInto(rec, p, service, qs.RateQuery, w.BaselineEnd, ri.BaseRate, mu),
 		rangeInto(rec, p, service, sum(rangeWin), w, step, ri.RateSpark, mu),
 	}
 	if hasStatus {
 		jobs = append(jobs,
-			instantInto(rec, p, service, ri.ErrorQuery, w.End, ri.Errors, mu),
-			instantInto(rec, p, service, ri.ErrorQuery, w.BaselineEnd, ri.BaseErrors, mu),
+			instantInto(rec, p, service, qs.ErrorQuery, w.End, ri.Errors, mu),
+			instantInto(rec, p, service, qs.ErrorQuery, w.BaselineEnd, ri.BaseErrors, mu),
 			rangeInto(rec, p, service, sum(rangeWin, errM), w, step, ri.ErrorSpark, mu))
 	}
 	return jobs

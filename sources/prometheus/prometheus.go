@@ -236,6 +236,18 @@ func (s *Source) Series(ctx context.Context, matches []string, start, end time.T
 	return out, warns, nil
 }
 
+// Metadata is the server's metric metadata (type, help, unit per family), where it serves it:
+// Prometheus keeps it for the targets it scrapes, so history loaded from blocks has none.
+func (s *Source) Metadata(ctx context.Context) (map[string][]v1.Metadata, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	m, err := s.api.Metadata(ctx, "", "")
+	if err != nil {
+		return nil, s.wrap("metadata", err)
+	}
+	return m, nil
+}
+
 // Check runs a trivial query, for `dbg doctor`.
 func (s *Source) Check(ctx context.Context) error {
 	_, _, err := s.Query(ctx, "vector(1)", time.Time{})

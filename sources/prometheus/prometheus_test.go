@@ -19,6 +19,7 @@ import (
 // fakeAPI answers the Prometheus HTTP API calls dbg hotspots makes: every known metric name exists, every
 // label exists, queries answer nothing. It records every PromQL it receives.
 type fakeAPI struct {
+	svc     string // the service every series belongs to ("shop" when empty)
 	mu      sync.Mutex
 	queries []string
 	auth    []string
@@ -52,6 +53,10 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			names = append(names, sc.metrics...)
 		}
 		data = names
+	case strings.HasSuffix(r.URL.Path, "/values"):
+		data = []string{f.service()}
+	case strings.HasSuffix(r.URL.Path, "/series"):
+		data = []map[string]string{{"__name__": "x", "service": f.service(), "job": f.service(), "handler": "/a", "code": "200"}}
 	case strings.HasSuffix(r.URL.Path, "/labels"):
 		data = []string{"__name__", "service", "handler", "code", "le", "job", "http_route", "http_response_status_code"}
 	case strings.HasSuffix(r.URL.Path, "/query"):
@@ -64,6 +69,13 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": data, "warnings": []string{"fake warning"}})
+}
+
+func (f *fakeAPI) service() string {
+	if f.svc == "" {
+		return "shop"
+	}
+	return f.svc
 }
 
 func testWindow() investigate.Window {
@@ -109,7 +121,7 @@ func skeleton(t *testing.T, q string) (string, []string) {
 // literal holds the name itself.
 func TestHostileServiceNameCannotChangeQuery(t *testing.T) {
 	run := func(service string) []string {
-		f := &fakeAPI{}
+		f := &fakeAPI{svc: service}
 		srv := httptest.NewServer(f)
 		defer srv.Close()
 		s := newSource(t, srv.URL)
@@ -147,7 +159,7 @@ func TestHostileServiceNameCannotChangeQuery(t *testing.T) {
 						found = true
 					}
 				}
-				if !found && strings.Contains(q, "{") { // label-names calls match the bare metric name
+				if !found && strings.Contains(q, "{") && sk != `{"S"}` { // label-names calls match the bare metric name
 					t.Errorf("no literal holds the service name in %s (literals %q)", q, lits)
 				}
 			}
@@ -180,7 +192,8 @@ func TestPromQLBuilders(t *testing.T) {
 		{Match("service", `a"b\c`), `service="a\"b\\c"`},
 		{MatchRegex("job", "(?:.*/)?"+regexpQuoteMeta("a.b")), `job=~"(?:.*/)?a\\.b"`},
 		{serviceMatcher("job", "pay.ment"), `job=~"(?:.*/)?pay\\.ment"`},
-		{serviceMatcher("service", "pay.ment"), `service="pay.ment"`},
+		{serviceMatcher("service", "pay.ment"), `service=~"pay\\.ment(?:@.*)?"`},
+		{serviceMatcher("app", "pay.ment"), `app="pay.ment"`},
 		{promDuration(30 * time.Minute), "30m"},
 		{promDuration(24 * time.Hour), "1d"},
 		{promDuration(90 * time.Second), "1m30s"},
@@ -192,6 +205,26 @@ func TestPromQLBuilders(t *testing.T) {
 	}
 }
 
+// resolved is the Use discovery makes of convention c's family metric with these labels.
+func resolved(t *testing.T, c Convention, role, metric string, labels []string, services ...string) *Use {
+	t.Helper()
+	kind := "histogram"
+	if c.Counter != "" && role == "requests" {
+		kind = "counter"
+	}
+	cand := &candidate{conv: &c, base: strings.TrimSuffix(metric, "_bucket"), kind: kind, role: role, metric: metric, probe: metric, labels: labels}
+	u := cand.resolve("")
+	if u == nil {
+		t.Fatalf("%s not resolved: %s", metric, cand.skipped)
+	}
+	u.raw = map[string]map[string]bool{}
+	for _, s := range services {
+		u.Services = append(u.Services, s)
+		u.raw[s] = map[string]bool{s: true}
+	}
+	return u
+}
+
 // TestUTF8Convention builds the queries for Prometheus 3's dotted OpenTelemetry names (the Prometheus
 // run in tests is 2.x, which cannot store them): names and labels are quoted, never bare.
 func TestUTF8Convention(t *testing.T) {
@@ -201,21 +234,18 @@ func TestUTF8Convention(t *testing.T) {
 			c = cc
 		}
 	}
-	p, note := resolve(c, c.Histogram+"_bucket", []string{"__name__", "service.name", "http.route", "http.response.status_code", "le"}, "pay")
-	if note != "" {
-		t.Errorf("note %q", note)
-	}
+	u := resolved(t, c, "latency", c.Histogram+"_bucket", []string{"__name__", "service.name", "http.route", "http.response.status_code", "le"}, "pay")
 	li := &investigate.LatencyInput{}
 	s := &Source{base: "http://p"}
 	var mu sync.Mutex
-	latencyJobs(&recorder{s: s}, p, li, "pay", testWindow(), "30m", "2m", time.Minute, &mu)
+	latencyJobs(&recorder{s: s}, planFor(u, "pay"), li, "pay", testWindow(), "30m", "2m", time.Minute, &mu)
 	want := `histogram_quantile(0.99, sum by (le, "service.name", "http.route") (rate({"http.server.request.duration_seconds_bucket", "service.name"="pay"}[30m]))) * 1000`
 	if li.Query != want {
 		t.Errorf("query\n got %s\nwant %s", li.Query, want)
 	}
 	ri := &investigate.RequestInput{}
-	rp, _ := resolve(c, c.CounterName(), []string{"service.name", "http.route", "http.response.status_code"}, "")
-	requestJobs(&recorder{s: s}, rp, ri, "", testWindow(), "30m", "2m", time.Minute, true, &mu)
+	ru := resolved(t, c, "requests", c.CounterName(), []string{"service.name", "http.route", "http.response.status_code"})
+	requestJobs(&recorder{s: s}, planFor(ru, ""), ri, "", testWindow(), "30m", "2m", time.Minute, &mu)
 	wantErr := `sum by ("service.name", "http.route") (rate({"http.server.request.duration_seconds_count", "http.response.status_code"=~"5.."}[30m]))`
 	if ri.ErrorQuery != wantErr {
 		t.Errorf("error query\n got %s\nwant %s", ri.ErrorQuery, wantErr)
@@ -224,22 +254,22 @@ func TestUTF8Convention(t *testing.T) {
 
 func TestResolveLabels(t *testing.T) {
 	grpc := Conventions[5]
-	p, _ := resolve(grpc, "grpc_server_handled_total", []string{"grpc_service", "grpc_method", "grpc_code", "job"}, "")
+	p := planFor(resolved(t, grpc, "requests", "grpc_server_handled_total", []string{"grpc_service", "grpc_method", "grpc_code", "job"}), "")
 	if !slices.Equal(p.groups, []string{"job", "grpc_service", "grpc_method"}) {
 		t.Errorf("grpc groups = %v", p.groups)
 	}
-	k := p.key(map[string]string{"job": "shop", "grpc_service": "a.B", "grpc_method": "Get"}, "")
+	k := p.key(map[string]string{"job": "prod/shop", "grpc_service": "a.B", "grpc_method": "Get"}, "")
 	if k != (investigate.EndpointKey{Service: "shop", Operation: "a.B/Get"}) {
 		t.Errorf("key = %+v", k)
 	}
 	classic := Conventions[0]
-	p, note := resolve(classic, "http_requests_total", []string{"uri", "code"}, "pay")
-	if !slices.Equal(p.routeParts, []string{"uri"}) || !strings.Contains(note, "--service cannot filter") {
-		t.Errorf("route %v note %q", p.routeParts, note)
+	u := resolved(t, classic, "requests", "http_requests_total", []string{"uri", "status", "endpoint"})
+	if !slices.Equal(u.Route, []string{"uri"}) || u.StatusLabel != "status" || u.ErrorMatch != ErrorMatcher("status") {
+		t.Errorf("route %v, status %s %s: want uri, and the status label found by shape when code is absent", u.Route, u.StatusLabel, u.ErrorMatch)
 	}
-	_, note = resolve(classic, "http_requests_total", []string{"code", "job"}, "")
-	if !strings.Contains(note, "none of the route labels endpoint, handler, route, path, uri") {
-		t.Errorf("note %q", note)
+	u = resolved(t, classic, "requests", "http_requests_total", []string{"code", "job"})
+	if len(u.Route) != 0 || !strings.Contains(u.Why, "rows per service") {
+		t.Errorf("route %v, why %q", u.Route, u.Why)
 	}
 }
 

@@ -249,21 +249,24 @@ func TestHotspotsRealPrometheusEdges(t *testing.T) {
 		}
 	})
 
-	t.Run("counter only", func(t *testing.T) {
-		// Only the request counter: latency gets a note, errors and traffic still rank.
+	t.Run("override adds to the built-ins", func(t *testing.T) {
+		// An override for a histogram this server does not have leaves the built-ins working.
 		ov := Conventions[0]
-		ov.Histogram = "no_such_histogram_seconds"
-		ov.Override = true
+		ov.Name, ov.Histogram, ov.Override = "mine", "no_such_histogram_seconds", true
 		in, _, err := src.Hotspots(ctx, HotspotQuery{Window: scenarioWindow(t), Override: &ov})
 		if err != nil {
 			t.Fatal(err)
 		}
 		rep := investigate.AnalyzeHotspots(in, investigate.DefaultHotspotOptions())
-		if !strings.Contains(rep.Tables.Latency.Note, "no request-duration histogram found; looked for no_such_histogram_seconds") {
-			t.Errorf("latency note = %q", rep.Tables.Latency.Note)
+		if len(rep.Tables.Latency.Rows) == 0 || rep.Tables.Latency.Rows[0].Operation != promgen.SlowRoute {
+			t.Errorf("latency with an override that matches nothing: %+v (note %q)", rep.Tables.Latency.Rows, rep.Tables.Latency.Note)
 		}
 		if len(rep.Tables.Errors.Rows) == 0 || rep.Tables.Errors.Rows[0].Operation != promgen.ErrorRoute {
-			t.Errorf("errors table without a histogram: %+v", rep.Tables.Errors.Rows)
+			t.Errorf("errors table: %+v", rep.Tables.Errors.Rows)
+		}
+		// Its counter (http_requests_total, shared with the built-in) is read under the override's name.
+		if !strings.Contains(in.Convention, "mine") || !strings.Contains(in.Convention, "prometheus-http") {
+			t.Errorf("convention = %q, want the override for the counter and the built-in for the histogram", in.Convention)
 		}
 	})
 

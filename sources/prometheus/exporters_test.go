@@ -1,0 +1,171 @@
+package prometheus
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dbgtool/dbg/internal/promgen"
+	"github.com/dbgtool/dbg/internal/testserver"
+	"github.com/dbgtool/dbg/investigate"
+)
+
+// exporterFleet is one service per exporter, each exporter writing its own names, all on one server.
+// The ingress also fronts orders, which has its own (Spring) metrics: orders must be read in those.
+var exporterFleet = []struct {
+	conv, service, other string
+	hist, counter        string // the families discovery must choose for the service
+	scoped               bool   // the service has a route label, so --service gives its endpoints
+}{
+	{"spring", "orders", "", "http_server_requests_seconds_bucket", "http_server_requests_seconds_count", true},
+	{"nginx-ingress", "storefront", "orders", "nginx_ingress_controller_request_duration_seconds_bucket", "nginx_ingress_controller_requests", true},
+	{"traefik", "edge", "", "traefik_service_request_duration_seconds_bucket", "traefik_service_requests_total", false},
+	{"linkerd", "mesh", "", "response_latency_ms_bucket", "response_total", false},
+	{"aspnetcore", "billing", "", "http_server_request_duration_seconds_bucket", "http_server_request_duration_seconds_count", true},
+	{"go-prefix", "cart", "", "cart_request_latency_bucket", "cart_http_requests_total", true},
+	{"summary", "search", "", "request_latency_seconds", "requests_total", true},
+}
+
+// startFleet serves the history of every exporter in exporterFleet from one real Prometheus.
+func startFleet(t *testing.T) *Source {
+	t.Helper()
+	var om []byte
+	for _, e := range exporterFleet {
+		spec := promgen.Scenario(e.conv, scenarioEnd)
+		spec.Convention, spec.Service, spec.Other, spec.Saturation = e.conv, e.service, e.other, false
+		b, err := spec.OpenMetrics()
+		if err != nil {
+			t.Fatal(err)
+		}
+		om = append(om, strings.TrimSuffix(string(b), "# EOF\n")...)
+	}
+	srv := testserver.Prometheus(t, testserver.CreateBlocks(t, om))
+	return newSource(t, srv.URL)
+}
+
+// checkService: among the rows of service svc (every service of it, for conventions without a route
+// label), the planted slow endpoint, error hotspot, spike and drop rank first, each with its finding,
+// and the always-slow endpoint is no regression.
+func checkService(t *testing.T, conv, svc string, rep *investigate.HotspotReport) {
+	t.Helper()
+	row := func(route string) string {
+		s, op := promgen.Row(conv, svc, route)
+		return s + " " + op
+	}
+	mine := func(s string) bool { return s == svc || strings.HasPrefix(s, svc+"-") && !strings.HasSuffix(s, "-client") }
+	var lat, errs, spikes, drops []string
+	for _, r := range rep.Tables.Latency.Rows {
+		if strings.HasSuffix(r.Service, "-client") {
+			t.Errorf("%s: the outbound side of a call is a row: %+v", conv, r)
+		}
+		if mine(r.Service) {
+			lat = append(lat, r.Service+" "+r.Operation)
+			if r.Service+" "+r.Operation == row(promgen.AlwaysSlowRoute) && r.Regression {
+				t.Errorf("%s: always-slow endpoint reported as a regression: %+v", conv, r)
+			}
+		}
+	}
+	for _, r := range rep.Tables.Errors.Rows {
+		if mine(r.Service) {
+			errs = append(errs, r.Service+" "+r.Operation)
+		}
+	}
+	for _, r := range rep.Tables.TrafficSpikes.Rows {
+		if mine(r.Service) {
+			spikes = append(spikes, r.Service+" "+r.Operation)
+		}
+	}
+	for _, r := range rep.Tables.TrafficDrops.Rows {
+		if mine(r.Service) {
+			drops = append(drops, r.Service+" "+r.Operation)
+		}
+	}
+	first := func(table string, got []string, route string) {
+		t.Helper()
+		if len(got) == 0 || got[0] != row(route) {
+			t.Errorf("%s (%s): %s ranked %v, want %s first", conv, svc, table, got, row(route))
+		}
+	}
+	first("latency", lat, promgen.SlowRoute)
+	first("errors", errs, promgen.ErrorRoute)
+	first("traffic spikes", spikes, promgen.SpikeRoute)
+	first("traffic drops", drops, promgen.DropRoute)
+	kinds := map[string]bool{}
+	for _, f := range rep.Findings {
+		kinds[f.Kind+" "+f.Service+" "+f.Operation] = true
+		if f.Evidence["query"] == "" || len(f.Links) == 0 {
+			t.Errorf("%s: finding without query or link: %+v", conv, f)
+		}
+	}
+	for kind, route := range map[string]string{investigate.KindLatencyHotspot: promgen.SlowRoute, investigate.KindErrorHotspot: promgen.ErrorRoute} {
+		if !kinds[kind+" "+row(route)] {
+			t.Errorf("%s: no %s finding for %s", conv, kind, row(route))
+		}
+	}
+	if kinds[investigate.KindLatencyHotspot+" "+row(promgen.AlwaysSlowRoute)] {
+		t.Errorf("%s: always-slow endpoint reported as a latency hotspot", conv)
+	}
+}
+
+// TestHotspotsExporters is the done-when for the exporters: one real Prometheus holds the
+// names of Spring/Micrometer, the NGINX ingress controller, Traefik, Linkerd, ASP.NET Core, a Go
+// service with its own prefix and a summary, each with the planted problems; with no configuration,
+// every service is read in its own exporter's family and its planted problems rank first, with
+// --service and without.
+func TestHotspotsExporters(t *testing.T) {
+	src := startFleet(t)
+	ctx := context.Background()
+	in, _, err := src.Hotspots(ctx, HotspotQuery{Window: scenarioWindow(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uses := map[string]string{} // role service → metric
+	for _, u := range in.Conventions {
+		for _, s := range u.Services {
+			uses[u.Role+" "+s] = u.Metric
+		}
+		if u.Why == "" {
+			t.Errorf("convention without a reason: %+v", u)
+		}
+	}
+	all := investigate.AnalyzeHotspots(in, investigate.DefaultHotspotOptions())
+	for _, e := range exporterFleet {
+		t.Run(e.conv, func(t *testing.T) {
+			svc, _ := promgen.Row(e.conv, e.service, promgen.SlowRoute)
+			if got := uses["latency "+svc]; got != e.hist {
+				t.Errorf("latency of %s read from %q, want %s (conventions: %+v)", svc, got, e.hist, in.Conventions)
+			}
+			if got := uses["requests "+svc]; got != e.counter {
+				t.Errorf("requests of %s read from %q, want %s", svc, got, e.counter)
+			}
+			checkService(t, e.conv, e.service, all)
+			if !e.scoped {
+				return
+			}
+			sin, _, err := src.Hotspots(ctx, HotspotQuery{Window: scenarioWindow(t), Service: e.service})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := investigate.AnalyzeHotspots(sin, investigate.DefaultHotspotOptions())
+			checkService(t, e.conv, e.service, rep)
+			for _, r := range rep.Tables.Latency.Rows {
+				if r.Service != e.service {
+					t.Errorf("--service %s returned a row of %s", e.service, r.Service)
+				}
+			}
+			if len(sin.Conventions) != 2 || sin.Conventions[0].Metric != e.hist {
+				t.Errorf("--service %s: conventions %+v, want %s and %s", e.service, sin.Conventions, e.hist, e.counter)
+			}
+		})
+	}
+	// orders is behind the ingress too: its rows are its own routes, not the ingress's view (/entries).
+	for _, r := range all.Tables.Latency.Rows {
+		if r.Service == "orders" && r.Operation == "/entries" {
+			t.Errorf("orders read from the ingress although it has its own metrics: %+v", r)
+		}
+	}
+	if !slices.ContainsFunc(all.Tables.Latency.Rows, func(r investigate.LatencyRow) bool { return r.Service == "storefront" }) {
+		t.Error("no row for the service only the ingress reports")
+	}
+}
