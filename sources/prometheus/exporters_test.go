@@ -53,7 +53,9 @@ func checkService(t *testing.T, conv, svc string, rep *investigate.HotspotReport
 		s, op := promgen.Row(conv, svc, route)
 		return s + " " + op
 	}
-	mine := func(s string) bool { return s == svc || strings.HasPrefix(s, svc+"-") && !strings.HasSuffix(s, "-client") }
+	mine := func(s string) bool {
+		return s == svc || strings.HasPrefix(s, svc+"-") && !strings.HasSuffix(s, "-client")
+	}
 	var lat, errs, spikes, drops []string
 	for _, r := range rep.Tables.Latency.Rows {
 		if strings.HasSuffix(r.Service, "-client") {
