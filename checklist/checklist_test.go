@@ -3,7 +3,6 @@ package checklist
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -87,24 +86,6 @@ func TestRankTiers(t *testing.T) {
 	}
 }
 
-func TestCompare(t *testing.T) {
-	before := []investigate.Finding{
-		{Kind: "slow_span", Service: "a", Operation: "x", Tier: TierRootCause, Severity: "critical"},
-		{Kind: "dependency", Service: "b", Operation: "y", Tier: TierContributing, Severity: "high"},
-		{Kind: "slow_query", Service: "c", Operation: "z", Tier: TierContributing, Severity: "low"},
-		{Kind: "latency_hotspot", Service: "a", Operation: "GET", Tier: TierSymptom, Severity: "critical"},
-	}
-	now := []investigate.Finding{
-		{Kind: "dependency", Service: "b", Operation: "y", Tier: TierRootCause, Severity: "medium"},
-		{Kind: "error_origin", Service: "d", Operation: "w", Tier: TierContributing, Severity: "high"},
-	}
-	v := Compare(before, now)
-	if len(v.Resolved) != 1 || v.Resolved[0].Service != "a" || len(v.Persisting) != 1 || v.Persisting[0].Service != "b" ||
-		len(v.New) != 1 || v.New[0].Service != "d" || v.Done() {
-		t.Fatalf("%+v", v)
-	}
-}
-
 // fakes for the runner
 type fakeTraces struct {
 	traces []*investigate.Trace
@@ -156,14 +137,14 @@ func TestRunSurvivesFailingSources(t *testing.T) {
 	cases := []struct {
 		name   string
 		src    Sources
-		step   int
+		step   StepID
 		status Status
 		want   string
 	}{
-		{"metrics down", Sources{Traces: fakeTraces{}, Metrics: fakeMetrics{errors.New("Prometheus at http://p:9090: connection refused")}}, 3, StatusFail, "connection refused"},
-		{"traces down", Sources{Traces: fakeTraces{traces: []*investigate.Trace{}, err: errors.New("Jaeger at http://j: HTTP 503")}}, 4, StatusFail, "HTTP 503"},
-		{"trace source panics", Sources{Traces: fakeTraces{panics: true}}, 4, StatusFail, "internal error"},
-		{"no logs", Sources{Traces: fakeTraces{}}, 5, StatusSkipped, "no log source configured"},
+		{"metrics down", Sources{Traces: fakeTraces{}, Metrics: fakeMetrics{errors.New("Prometheus at http://p:9090: connection refused")}}, StepMetrics, StatusFail, "connection refused"},
+		{"traces down", Sources{Traces: fakeTraces{traces: []*investigate.Trace{}, err: errors.New("Jaeger at http://j: HTTP 503")}}, StepTraces, StatusFail, "HTTP 503"},
+		{"trace source panics", Sources{Traces: fakeTraces{panics: true}}, StepTraces, StatusFail, "internal error"},
+		{"no logs", Sources{Traces: fakeTraces{}}, StepLogs, StatusSkipped, "no log source configured"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -171,7 +152,7 @@ func TestRunSurvivesFailingSources(t *testing.T) {
 			if len(rep.Steps) != 10 {
 				t.Fatalf("%d steps", len(rep.Steps))
 			}
-			st := rep.Steps[c.step-1]
+			st := rep.Step(c.step)
 			if st.Status != c.status || !strings.Contains(st.Summary, c.want) {
 				t.Errorf("step %d: %s %q, want %s with %q", c.step, st.Status, st.Summary, c.status, c.want)
 			}
@@ -210,7 +191,7 @@ func TestVersionChangesFindTheNewVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changes := VersionChanges(tev.Window, tev.Baseline)
+	changes := investigate.VersionChanges(tev.Window, tev.Baseline)
 	if len(changes) != 1 || changes[0].Service != "inventory" || changes[0].Evidence["to"] != "1.15.0" || changes[0].Evidence["from"] != "1.14.2" {
 		t.Fatalf("version changes %+v", changes)
 	}
@@ -282,46 +263,15 @@ func TestProbeTestsTheTopHypothesis(t *testing.T) {
 	inv := newInv(Sources{Traces: fakeTraces{}, Prober: loopProber{srv.URL}})
 	inv.Sources.Traces = probeTraces{inv.Sources.Traces.(fakeTraces)}
 	rep := Run(context.Background(), inv, nil)
-	pr, ok := rep.Steps[6].Details["probe"].(*ProbeReport)
-	if !ok || pr.Result.Requests != 3 || len(pr.Traces) != 3 {
-		t.Fatalf("probe report %+v", rep.Steps[6].Details["probe"])
+	pr := rep.Step(StepHypothesis).Outcome.Probe
+	if pr == nil || pr.Result.Requests != 3 || len(pr.Traces) != 3 {
+		t.Fatalf("probe report %+v", pr)
 	}
 	if !strings.Contains(pr.Verdict, "3 of 3 probe traces go through fraud-check POST /score") {
 		t.Errorf("verdict %q", pr.Verdict)
 	}
 	if !strings.Contains(rep.Steps[6].Summary, "probe:") {
 		t.Errorf("step 7 summary %q", rep.Steps[6].Summary)
-	}
-}
-
-// TestCohorts: failing requests that all carry one attribute value stand out; an attribute every request
-// has, or one spread evenly over good and bad, does not.
-func TestCohorts(t *testing.T) {
-	var window []*investigate.TraceReport
-	t0 := incidentgen.End.Add(-10 * time.Minute)
-	for i := 0; i < 20; i++ {
-		tier, region := "free", []string{"eu", "us", "ap"}[i%3]
-		bad := i%4 == 0 // 5 of 20 fail, all on the gold tier
-		if bad {
-			tier = "gold"
-		}
-		s := investigate.Span{TraceID: fmt.Sprint("t", i), SpanID: "r", Service: "api", Operation: "GET /", Kind: investigate.KindServer,
-			Start: t0.Add(time.Duration(i) * time.Second), Duration: 20 * time.Millisecond,
-			Attrs:    investigate.Attrs{{Key: "user.tier", Value: tier}, {Key: "cloud.region", Value: region}, {Key: "http.route", Value: "/"}},
-			Resource: investigate.Attrs{{Key: "service.version", Value: "1.0"}}}
-		if bad {
-			s.Status = investigate.StatusError
-		}
-		window = append(window, investigate.AnalyzeTrace(&investigate.Trace{ID: s.TraceID, Spans: []investigate.Span{s}}, investigate.DefaultTraceOptions()))
-	}
-	cs := Cohorts(window, nil, "api")
-	if len(cs) == 0 || cs[0].Attribute != "user.tier" || cs[0].Value != "gold" || cs[0].BadRatio != 1 || cs[0].Traces != 5 {
-		t.Fatalf("cohorts %+v, want user.tier=gold first", cs)
-	}
-	for _, c := range cs {
-		if c.Attribute == "cloud.region" || c.Attribute == "service.version" || c.Attribute == "http.route" {
-			t.Errorf("%s=%s should not stand out: %+v", c.Attribute, c.Value, c)
-		}
 	}
 }
 
@@ -349,10 +299,10 @@ func TestVerifyByProbe(t *testing.T) {
 	step := func(pe *ProbeEvidence) StepResult {
 		inv := newInv(Sources{})
 		inv.VerifyProbe = pe
-		return verifyStep{}.Run(context.Background(), inv, map[int]*StepResult{})
+		return verifyStep{}.Run(context.Background(), inv, map[StepID]*StepResult{})
 	}
 	res := step(&ProbeEvidence{After: after, Before: before})
-	pv, _ := res.Details["probe"].(*ProbeVerification)
+	pv := res.Outcome.ProbeVerification
 	if res.Status != StatusOK || pv == nil || !pv.Resolved || !strings.Contains(res.Summary, "better beyond noise") {
 		t.Errorf("fixed: %s %q", res.Status, res.Summary)
 	}

@@ -53,7 +53,7 @@ func pickExemplar(ranked []investigate.Finding, window []*investigate.TraceRepor
 	}
 	if pick == nil {
 		for _, r := range window {
-			if pick == nil || failed(r) && !failed(pick) || failed(r) == failed(pick) && r.DurationMs > pick.DurationMs {
+			if pick == nil || r.RequestFailed() && !pick.RequestFailed() || r.RequestFailed() == pick.RequestFailed() && r.DurationMs > pick.DurationMs {
 				pick = r
 			}
 		}

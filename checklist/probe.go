@@ -161,10 +161,7 @@ func verifyByProbe(pe *ProbeEvidence) *ProbeVerification {
 
 // addProbeVerification puts the probe's judgement into step 9's result.
 func addProbeVerification(res *StepResult, pv *ProbeVerification) {
-	if res.Details == nil {
-		res.Details = map[string]any{}
-	}
-	res.Details["probe"] = pv
+	res.Outcome.ProbeVerification = pv
 	if res.Summary == "" {
 		res.Summary = pv.Summary
 	} else {

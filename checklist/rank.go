@@ -15,7 +15,7 @@ func isSymptom(f *investigate.Finding) bool {
 	case investigate.KindLatencyHotspot, investigate.KindErrorHotspot:
 		return true
 	case investigate.KindTrafficSpike:
-		return num(f.Evidence["ratio"]) < 1
+		return investigate.EvidenceNum(f.Evidence["ratio"]) < 1
 	}
 	return false
 }
@@ -61,7 +61,7 @@ func Rank(all []investigate.Finding, window []*investigate.TraceReport) []invest
 		if len(kinds) > 0 {
 			list := sortedKeys(kinds)
 			f.Evidence["corroborated_by"] = list
-			f.Score = clamp(f.Score + min(0.2, 0.07*float64(len(list))))
+			f.Score = investigate.Clamp01(f.Score + min(0.2, 0.07*float64(len(list))))
 		}
 	}
 	// Depth: an edge (dependency, client slow span) whose peer has its own candidate yields to it, and
@@ -259,12 +259,12 @@ func rareErrorsApart(g []*investigate.Finding) []*investigate.Finding {
 	calls := 0.0
 	for _, f := range g {
 		if f.Kind != investigate.KindErrorOrigin {
-			calls = max(calls, num(f.Evidence["calls"]), num(f.Evidence["count"]), num(f.Evidence["requests"]))
+			calls = max(calls, investigate.EvidenceNum(f.Evidence["calls"]), investigate.EvidenceNum(f.Evidence["count"]), investigate.EvidenceNum(f.Evidence["requests"]))
 		}
 	}
 	out := g[:0:0]
 	for _, f := range g {
-		if f.Kind == investigate.KindErrorOrigin && calls > 0 && num(f.Evidence["traces"]) > 0 && num(f.Evidence["traces"]) < 0.25*calls {
+		if f.Kind == investigate.KindErrorOrigin && calls > 0 && investigate.EvidenceNum(f.Evidence["traces"]) > 0 && investigate.EvidenceNum(f.Evidence["traces"]) < 0.25*calls {
 			continue
 		}
 		out = append(out, f)
@@ -362,7 +362,7 @@ func checkHypothesis(f *investigate.Finding, window []*investigate.TraceReport) 
 				break
 			}
 		}
-		bad := failed(r)
+		bad := r.RequestFailed()
 		if has {
 			with = append(with, r.DurationMs)
 			if bad {

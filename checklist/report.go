@@ -1,6 +1,9 @@
 package checklist
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/dbgtool/dbg/investigate"
@@ -18,17 +21,173 @@ const (
 	StatusSkipped Status = "skipped"
 )
 
+// StepID names a step of the checklist; its value is the step's number in the report.
+type StepID int
+
+// The ten steps, in the order they are reported.
+const (
+	StepSymptom StepID = iota + 1
+	StepChanges
+	StepMetrics
+	StepTraces
+	StepLogs
+	StepDependencies
+	StepHypothesis
+	StepFix
+	StepVerify
+	StepPostmortem
+)
+
 // StepResult is one step's part of the report.
 type StepResult struct {
-	Number     int                   `json:"number"`
+	Number     StepID                `json:"number"`
 	Name       string                `json:"name"`
 	Status     Status                `json:"status"`
 	Summary    string                `json:"summary"`
 	DurationMs float64               `json:"duration_ms"`
 	Queries    []string              `json:"queries"`
 	Findings   []investigate.Finding `json:"findings"`
-	// Details are step-specific tables (cohorts, latency attribution, dependency edges).
-	Details map[string]any `json:"details,omitempty"`
+	// Outcome is what the step produced besides its findings, typed. The JSON shows it as "details"
+	// (see Outcome.View); a report read back from JSON has the same typed outcome.
+	Outcome Outcome `json:"-"`
+}
+
+// Outcome holds the typed results of the steps; each step fills only its own fields.
+type Outcome struct {
+	Cohorts  []investigate.Cohort       // StepSymptom: attribute values the bad requests share
+	Tables   *investigate.HotspotTables // StepMetrics: the golden-signal tables
+	Sample   *TraceSample               // StepTraces: latency attribution over the trace sample
+	Patterns []investigate.Pattern      // StepLogs: the top log templates against the baseline
+	Edges    []investigate.Edge         // StepDependencies: the downstream graph
+	Ranked   []investigate.Finding      // StepHypothesis: every finding ranked (the report's findings)
+	Probe    *ProbeReport               // StepHypothesis, with --probe
+	// ProbeVerification is StepVerify's judgement of the probe after the fix (--verify-probe).
+	ProbeVerification *ProbeVerification
+	Recommendations   []string        // StepFix
+	Verification      *Verification   // StepVerify, with --verify
+	Timeline          []TimelineEntry // StepPostmortem
+}
+
+// TraceSample is the trace step's table: each operation's critical-path time against the baseline.
+type TraceSample struct {
+	Attribution    []investigate.AttributionRow
+	WindowTraces   int
+	BaselineTraces int
+}
+
+// Detail keys of the JSON view.
+const (
+	detailCohorts         = "cohorts"
+	detailTables          = "tables"
+	detailAttribution     = "latency_attribution"
+	detailWindowTraces    = "window_traces"
+	detailBaselineTraces  = "baseline_traces"
+	detailPatterns        = "patterns"
+	detailEdges           = "edges"
+	detailProbe           = "probe"
+	detailRecommendations = "recommendations"
+	detailVerification    = "verification"
+	detailTimeline        = "timeline"
+)
+
+// View is the outcome as the JSON report's "details" object (nil when there is nothing to show). The
+// ranked findings are not repeated there: they are the report's findings.
+func (o *Outcome) View() map[string]any {
+	m := map[string]any{}
+	if len(o.Cohorts) > 0 {
+		m[detailCohorts] = o.Cohorts
+	}
+	if o.Tables != nil {
+		m[detailTables] = o.Tables
+	}
+	if o.Sample != nil {
+		m[detailAttribution] = nonNil(o.Sample.Attribution)
+		m[detailWindowTraces], m[detailBaselineTraces] = o.Sample.WindowTraces, o.Sample.BaselineTraces
+	}
+	if o.Patterns != nil {
+		m[detailPatterns] = o.Patterns
+	}
+	if o.Edges != nil {
+		m[detailEdges] = o.Edges
+	}
+	if o.Probe != nil {
+		m[detailProbe] = o.Probe
+	}
+	if o.ProbeVerification != nil {
+		m[detailProbe] = o.ProbeVerification
+	}
+	if o.Recommendations != nil {
+		m[detailRecommendations] = o.Recommendations
+	}
+	if o.Verification != nil {
+		m[detailVerification] = o.Verification
+	}
+	if o.Timeline != nil {
+		m[detailTimeline] = o.Timeline
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// stepFields is StepResult without its JSON methods.
+type stepFields StepResult
+
+// MarshalJSON writes the step with its outcome as "details". HTML characters are left alone: the
+// encoder that called this escapes them again if it was asked to.
+func (r StepResult) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(struct {
+		stepFields
+		Details map[string]any `json:"details,omitempty"`
+	}{stepFields(r), r.Outcome.View()})
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
+}
+
+// UnmarshalJSON reads a step of a JSON report, "details" back into the typed outcome.
+func (r *StepResult) UnmarshalJSON(b []byte) error {
+	var v struct {
+		*stepFields
+		Details map[string]json.RawMessage `json:"details"`
+	}
+	v.stepFields = (*stepFields)(r)
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	o := &r.Outcome
+	var sample TraceSample
+	targets := map[string]any{
+		detailCohorts: &o.Cohorts, detailTables: &o.Tables, detailAttribution: &sample.Attribution,
+		detailWindowTraces: &sample.WindowTraces, detailBaselineTraces: &sample.BaselineTraces,
+		detailPatterns: &o.Patterns, detailEdges: &o.Edges, detailProbe: &o.Probe,
+		detailRecommendations: &o.Recommendations, detailVerification: &o.Verification, detailTimeline: &o.Timeline,
+	}
+	if r.Number == StepVerify {
+		targets[detailProbe] = &o.ProbeVerification // step 9's probe is the verification by traffic
+	}
+	for k, raw := range v.Details {
+		dst, ok := targets[k]
+		if !ok {
+			continue // a detail this version does not know: kept out of the typed outcome
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return fmt.Errorf("step %d details %q: %w", r.Number, k, err)
+		}
+	}
+	if _, ok := v.Details[detailAttribution]; ok {
+		o.Sample = &sample
+	}
+	return nil
 }
 
 // SourceStatus says what happened with one configured (or missing) source.
@@ -61,18 +220,34 @@ type TimelineEntry struct {
 	What string    `json:"what"`
 }
 
-// Tiers of the ranking.
+// Tiers of the ranking (investigate owns them; named here for the checklist's readers).
 const (
-	TierRootCause    = "root_cause"
-	TierContributing = "contributing"
-	TierSymptom      = "symptom"
+	TierRootCause    = investigate.TierRootCause
+	TierContributing = investigate.TierContributing
+	TierSymptom      = investigate.TierSymptom
 )
+
+// Verification is the comparison with an earlier report (investigate.Compare).
+type Verification = investigate.Verification
+
+// FindingRef names a finding across reports.
+type FindingRef = investigate.FindingRef
 
 // TopRootCause returns the best root-cause finding, nil when there is none.
 func (r *Report) TopRootCause() *investigate.Finding {
 	for i := range r.Findings {
 		if r.Findings[i].Tier == TierRootCause {
 			return &r.Findings[i]
+		}
+	}
+	return nil
+}
+
+// Step returns the report's result of step id, nil when the report has none.
+func (r *Report) Step(id StepID) *StepResult {
+	for i := range r.Steps {
+		if r.Steps[i].Number == id {
+			return &r.Steps[i]
 		}
 	}
 	return nil

@@ -13,11 +13,12 @@ import (
 
 // Step is one item of the checklist.
 type Step interface {
-	Number() int
+	Number() StepID
 	Name() string
 	// Run does the step's work. It reads evidence through inv and earlier steps' results through
-	// prior (complete for the steps it depends on). It fills Status, Summary, Queries, Findings.
-	Run(ctx context.Context, inv *Investigation, prior map[int]*StepResult) StepResult
+	// prior (complete for the steps it depends on). It fills Status, Summary, Queries, Findings and
+	// its fields of the Outcome.
+	Run(ctx context.Context, inv *Investigation, prior map[StepID]*StepResult) StepResult
 }
 
 // Steps are the ten steps in order.
@@ -26,8 +27,9 @@ func Steps(prev *Report) []Step {
 		hypothesisStep{}, fixStep{}, verifyStep{previous: prev}, postmortemStep{}}
 }
 
-// independent steps gather and analyse evidence; the rest reason over their results.
-const independent = 6
+// independent steps (StepSymptom … StepDependencies) gather and analyse evidence; the rest reason over
+// their results.
+const independent = int(StepDependencies)
 
 // Run walks the checklist. Steps 1-6 run concurrently; 7-10 run after them, in order. A step that panics,
 // fails or runs out of time is reported as such and the rest of the report is still produced. prev is an
@@ -37,7 +39,7 @@ func Run(ctx context.Context, inv *Investigation, prev *Report) *Report {
 		inv.Now = time.Now
 	}
 	steps := Steps(prev)
-	results := make(map[int]*StepResult, len(steps))
+	results := make(map[StepID]*StepResult, len(steps))
 	var mu sync.Mutex
 	run := func(s Step, done chan<- struct{}) {
 		defer close(done)
@@ -77,17 +79,17 @@ func Run(ctx context.Context, inv *Investigation, prev *Report) *Report {
 	return assemble(inv, results, prev)
 }
 
-func snapshot(mu *sync.Mutex, results map[int]*StepResult) map[int]*StepResult {
+func snapshot(mu *sync.Mutex, results map[StepID]*StepResult) map[StepID]*StepResult {
 	mu.Lock()
 	defer mu.Unlock()
-	out := make(map[int]*StepResult, len(results))
+	out := make(map[StepID]*StepResult, len(results))
 	for k, v := range results {
 		out[k] = v
 	}
 	return out
 }
 
-func safeRun(ctx context.Context, s Step, inv *Investigation, prior map[int]*StepResult) (res StepResult) {
+func safeRun(ctx context.Context, s Step, inv *Investigation, prior map[StepID]*StepResult) (res StepResult) {
 	defer func() {
 		if r := recover(); r != nil {
 			res = StepResult{Status: StatusFail, Summary: fmt.Sprintf("internal error: %v (please report: %s)", r, firstFrame(debug.Stack()))}
@@ -132,7 +134,7 @@ func normalizeStep(r StepResult) *StepResult {
 	return &r
 }
 
-func assemble(inv *Investigation, results map[int]*StepResult, prev *Report) *Report {
+func assemble(inv *Investigation, results map[StepID]*StepResult, prev *Report) *Report {
 	w := inv.Window
 	rep := &Report{
 		Service:     inv.Service,
@@ -142,27 +144,19 @@ func assemble(inv *Investigation, results map[int]*StepResult, prev *Report) *Re
 		Findings:    []investigate.Finding{},
 		Timeline:    []TimelineEntry{},
 	}
-	for n := 1; n <= 10; n++ {
+	for n := StepSymptom; n <= StepPostmortem; n++ {
 		if r, ok := results[n]; ok {
 			rep.Steps = append(rep.Steps, *r)
 		}
 	}
-	if h, ok := results[7]; ok && h.Details != nil {
-		if fs, ok := h.Details["ranked"].([]investigate.Finding); ok {
-			rep.Findings = fs
-			delete(h.Details, "ranked")
-			rep.Steps[6].Details = h.Details
-		}
+	if h, ok := results[StepHypothesis]; ok && h.Outcome.Ranked != nil {
+		rep.Findings = h.Outcome.Ranked
 	}
-	if v, ok := results[9]; ok && v.Details != nil {
-		if ver, ok := v.Details["verification"].(*Verification); ok {
-			rep.Verification = ver
-		}
+	if v, ok := results[StepVerify]; ok {
+		rep.Verification = v.Outcome.Verification
 	}
-	if p, ok := results[10]; ok && p.Details != nil {
-		if tl, ok := p.Details["timeline"].([]TimelineEntry); ok {
-			rep.Timeline = tl
-		}
+	if p, ok := results[StepPostmortem]; ok && p.Outcome.Timeline != nil {
+		rep.Timeline = p.Outcome.Timeline
 	}
 	rep.Sources = sourceStatuses(inv, results)
 	if tev, err := inv.Traces(context.Background()); err == nil {
@@ -172,8 +166,8 @@ func assemble(inv *Investigation, results map[int]*StepResult, prev *Report) *Re
 	return rep
 }
 
-func sourceStatuses(inv *Investigation, results map[int]*StepResult) []SourceStatus {
-	st := func(kind, name string, configured bool, step int) SourceStatus {
+func sourceStatuses(inv *Investigation, results map[StepID]*StepResult) []SourceStatus {
+	st := func(kind, name string, configured bool, step StepID) SourceStatus {
 		s := SourceStatus{Kind: kind, Name: name, Status: "ok"}
 		if !configured {
 			s.Status = "not_configured"
@@ -185,10 +179,10 @@ func sourceStatuses(inv *Investigation, results map[int]*StepResult) []SourceSta
 		return s
 	}
 	return []SourceStatus{
-		st("traces", inv.Sources.TracesName, inv.Sources.Traces != nil, 4),
-		st("metrics", inv.Sources.MetricsName, inv.Sources.Metrics != nil, 3),
-		st("logs", inv.Sources.LogsName, inv.Sources.Logs != nil, 5),
-		st("profiles", inv.Sources.ProfileName, inv.Sources.Profiles != nil, 3),
+		st("traces", inv.Sources.TracesName, inv.Sources.Traces != nil, StepTraces),
+		st("metrics", inv.Sources.MetricsName, inv.Sources.Metrics != nil, StepMetrics),
+		st("logs", inv.Sources.LogsName, inv.Sources.Logs != nil, StepLogs),
+		st("profiles", inv.Sources.ProfileName, inv.Sources.Profiles != nil, StepMetrics),
 	}
 }
 

@@ -13,10 +13,10 @@ import (
 // postmortem draft that `--postmortem FILE.md` writes from the report.
 type postmortemStep struct{}
 
-func (postmortemStep) Number() int  { return 10 }
-func (postmortemStep) Name() string { return "Document learnings" }
+func (postmortemStep) Number() StepID { return StepPostmortem }
+func (postmortemStep) Name() string   { return "Document learnings" }
 
-func (postmortemStep) Run(ctx context.Context, inv *Investigation, prior map[int]*StepResult) StepResult {
+func (postmortemStep) Run(ctx context.Context, inv *Investigation, prior map[StepID]*StepResult) StepResult {
 	var tl []TimelineEntry
 	tl = append(tl, TimelineEntry{At: inv.Window.Start, What: "start of the investigated window"})
 	for _, c := range inv.Sources.Changes {
@@ -24,9 +24,8 @@ func (postmortemStep) Run(ctx context.Context, inv *Investigation, prior map[int
 			tl = append(tl, TimelineEntry{At: c.At, What: fmt.Sprintf("change: %s %s %s → %s", c.Service, c.What, orDash(c.From), orDash(c.To))})
 		}
 	}
-	if h, ok := prior[7]; ok && h.Details != nil {
-		ranked, _ := h.Details["ranked"].([]investigate.Finding)
-		for _, f := range ranked {
+	if h, ok := prior[StepHypothesis]; ok {
+		for _, f := range h.Outcome.Ranked {
 			if f.Kind == investigate.KindRecentChange {
 				if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(f.Evidence["at"])); err == nil {
 					tl = append(tl, TimelineEntry{At: at, What: f.Title})
@@ -37,7 +36,7 @@ func (postmortemStep) Run(ctx context.Context, inv *Investigation, prior map[int
 	if tev, err := inv.Traces(ctx); err == nil {
 		var first *investigate.TraceReport
 		for _, r := range tev.Window {
-			if failed(r) && (first == nil || r.Start.Before(first.Start)) {
+			if r.RequestFailed() && (first == nil || r.Start.Before(first.Start)) {
 				first = r
 			}
 		}
@@ -48,5 +47,5 @@ func (postmortemStep) Run(ctx context.Context, inv *Investigation, prior map[int
 	tl = append(tl, TimelineEntry{At: inv.Window.End, What: "end of the investigated window"})
 	sort.SliceStable(tl, func(i, j int) bool { return tl[i].At.Before(tl[j].At) })
 	return StepResult{Status: StatusOK, Summary: fmt.Sprintf("timeline of %d events; write the draft with --postmortem FILE.md", len(tl)),
-		Details: map[string]any{"timeline": tl}}
+		Outcome: Outcome{Timeline: tl}}
 }

@@ -12,10 +12,10 @@ import (
 // profiles (leaks, CPU) when a profile source is configured.
 type metricsStep struct{}
 
-func (metricsStep) Number() int  { return 3 }
-func (metricsStep) Name() string { return "Review metrics" }
+func (metricsStep) Number() StepID { return StepMetrics }
+func (metricsStep) Name() string   { return "Review metrics" }
 
-func (metricsStep) Run(ctx context.Context, inv *Investigation, _ map[int]*StepResult) StepResult {
+func (metricsStep) Run(ctx context.Context, inv *Investigation, _ map[StepID]*StepResult) StepResult {
 	var res StepResult
 	var notes []string
 	mev, merr := inv.Metrics(ctx)
@@ -32,7 +32,7 @@ func (metricsStep) Run(ctx context.Context, inv *Investigation, _ map[int]*StepR
 		rep := mev.Report
 		res.Findings = append(res.Findings, rep.Findings...)
 		res.Queries = append(res.Queries, mev.Queries...)
-		res.Details = map[string]any{"tables": rep.Tables}
+		res.Outcome.Tables = &rep.Tables
 		for _, w := range rep.Warnings {
 			notes = append(notes, w)
 		}

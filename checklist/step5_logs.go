@@ -12,10 +12,10 @@ import (
 // or surging in the window against the baseline, across the service and the services it calls.
 type logsStep struct{}
 
-func (logsStep) Number() int  { return 5 }
-func (logsStep) Name() string { return "Correlate logs" }
+func (logsStep) Number() StepID { return StepLogs }
+func (logsStep) Name() string   { return "Correlate logs" }
 
-func (logsStep) Run(ctx context.Context, inv *Investigation, _ map[int]*StepResult) StepResult {
+func (logsStep) Run(ctx context.Context, inv *Investigation, _ map[StepID]*StepResult) StepResult {
 	lev, err := inv.Logs(ctx)
 	if err != nil {
 		return sourceFailure(err)
@@ -35,7 +35,7 @@ func (logsStep) Run(ctx context.Context, inv *Investigation, _ map[int]*StepResu
 	if tev, err := inv.Traces(ctx); err == nil {
 		failing := map[string]bool{}
 		for _, r := range tev.Window {
-			if failed(r) {
+			if r.RequestFailed() {
 				failing[strings.ToLower(strings.TrimLeft(r.TraceID, "0"))] = true
 			}
 		}
@@ -53,7 +53,7 @@ func (logsStep) Run(ctx context.Context, inv *Investigation, _ map[int]*StepResu
 	if len(top) > 10 {
 		top = top[:10]
 	}
-	res.Details = map[string]any{"patterns": top}
+	res.Outcome.Patterns = nonNil(top)
 	for i, f := range investigate.RankFindings(res.Findings) {
 		if i == 3 {
 			break

@@ -12,12 +12,12 @@ import (
 // and tests each candidate against the trace sample (see Rank).
 type hypothesisStep struct{}
 
-func (hypothesisStep) Number() int  { return 7 }
-func (hypothesisStep) Name() string { return "Test hypothesis" }
+func (hypothesisStep) Number() StepID { return StepHypothesis }
+func (hypothesisStep) Name() string   { return "Test hypothesis" }
 
-func (hypothesisStep) Run(ctx context.Context, inv *Investigation, prior map[int]*StepResult) StepResult {
+func (hypothesisStep) Run(ctx context.Context, inv *Investigation, prior map[StepID]*StepResult) StepResult {
 	var all []investigate.Finding
-	for n := 1; n <= independent; n++ {
+	for n := StepSymptom; n <= StepDependencies; n++ {
 		if r, ok := prior[n]; ok {
 			all = append(all, r.Findings...)
 		}
@@ -27,7 +27,7 @@ func (hypothesisStep) Run(ctx context.Context, inv *Investigation, prior map[int
 		window = tev.Window
 	}
 	ranked := Rank(all, window)
-	res := StepResult{Details: map[string]any{"ranked": ranked}}
+	res := StepResult{Outcome: Outcome{Ranked: ranked}}
 	var top []investigate.Finding
 	for _, f := range ranked {
 		if f.Tier != TierSymptom && len(top) < 3 {
@@ -56,7 +56,7 @@ func (hypothesisStep) Run(ctx context.Context, inv *Investigation, prior map[int
 		}
 		pr, queries := runProbe(ctx, inv, first)
 		res.Queries = append(res.Queries, queries...)
-		res.Details["probe"] = pr
+		res.Outcome.Probe = pr
 		res.Summary += "; probe: " + pr.Verdict
 	}
 	if len(top) > 0 && top[0].Severity.Rank() >= investigate.SeverityLow.Rank() {

@@ -220,8 +220,8 @@ func checklistRun(ctx context.Context, opts *ChecklistOptions) error {
 	if opts.Previous != nil && rep.Verification != nil && !rep.Verification.Done() {
 		return &ThresholdError{Msg: fmt.Sprintf("verify: %d earlier cause(s) persist, %d new", len(rep.Verification.Persisting), len(rep.Verification.New))}
 	}
-	for _, st := range rep.Steps {
-		if pv, ok := st.Details["probe"].(*checklist.ProbeVerification); ok && st.Number == 9 && !pv.Resolved {
+	if st := rep.Step(checklist.StepVerify); st != nil {
+		if pv := st.Outcome.ProbeVerification; pv != nil && !pv.Resolved {
 			return &ThresholdError{Msg: "verify: " + render.Clean(pv.Summary)}
 		}
 	}

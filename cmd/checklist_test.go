@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/dbgtool/dbg/checklist"
 	"github.com/dbgtool/dbg/internal/incidentgen"
+	"github.com/dbgtool/dbg/render"
 	"github.com/dbgtool/dbg/sources/bundle"
 )
 
@@ -35,7 +37,7 @@ func TestChecklistNamesThePlantedRootCause(t *testing.T) {
 				t.Fatalf("%d steps", len(rep.Steps))
 			}
 			for i, st := range rep.Steps {
-				if st.Number != i+1 || st.Name == "" || st.Status == "" || st.Queries == nil {
+				if int(st.Number) != i+1 || st.Name == "" || st.Status == "" || st.Queries == nil {
 					t.Errorf("step %d malformed: %+v", i+1, st)
 				}
 			}
@@ -260,4 +262,34 @@ func inStep(lines []string, i int) bool {
 		}
 	}
 	return false
+}
+
+// TestChecklistReportRoundTrip: a JSON report read back (--verify's input) holds every step's outcome
+// typed, so writing it again gives the same document byte for byte.
+func TestChecklistReportRoundTrip(t *testing.T) {
+	for _, name := range []string{"error-burst", "memory-leak", "n-plus-one-after-deploy"} {
+		t.Run(name, func(t *testing.T) {
+			code, out, errOut := runDbg(t, nil, "checklist", "-o", "json", "--from", filepath.Join("..", "testdata", "incidents", name))
+			if code != 0 && code != 3 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var rep checklist.Report
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if m := rep.Step(checklist.StepMetrics); m == nil || m.Outcome.Tables == nil {
+				t.Fatalf("metrics tables lost in the round trip: %+v", m)
+			}
+			if s := rep.Step(checklist.StepTraces); s == nil || s.Outcome.Sample == nil || s.Outcome.Sample.WindowTraces == 0 {
+				t.Fatalf("trace sample lost in the round trip: %+v", s)
+			}
+			var again bytes.Buffer
+			if err := render.JSON(&again, &rep); err != nil {
+				t.Fatal(err)
+			}
+			if again.String() != out {
+				t.Errorf("report differs after a JSON round trip:\n%s", firstDiff(out, again.String()))
+			}
+		})
+	}
 }

@@ -153,7 +153,7 @@ func round3(x float64) float64 {
 	}
 	const f = 1000
 	if x < 0 {
-		return -float64(int64(-x*f+0.5)) / f
+		return -float64(int64(-x*f+0.5))/f + 0 // + 0: -0.0004 rounds to 0, not -0
 	}
 	return float64(int64(x*f+0.5)) / f
 }

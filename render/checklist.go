@@ -69,9 +69,9 @@ func checklistText(w io.Writer, rep *checklist.Report, md bool, o Options) error
 		section("Evidence for the top hypotheses")
 		Evidence(w, top, md, o)
 	}
-	if tables, ok := stepDetail[investigate.HotspotTables](rep, 3, "tables"); ok && (len(tables.Latency.Rows) > 0 || len(tables.Errors.Rows) > 0) {
+	if tables := metricTables(rep); tables != nil && (len(tables.Latency.Rows) > 0 || len(tables.Errors.Rows) > 0) {
 		section("Golden signals")
-		goldenSignals(w, tables, md)
+		goldenSignals(w, *tables, md)
 	}
 	section("Checklist")
 	for _, s := range rep.Steps {
@@ -188,14 +188,12 @@ func Postmortem(w io.Writer, rep *checklist.Report) error {
 	return nil
 }
 
-// stepDetail returns a step's detail value of type T, when the report was built in this process.
-func stepDetail[T any](rep *checklist.Report, step int, key string) (T, bool) {
-	var zero T
-	if step < 1 || step > len(rep.Steps) || rep.Steps[step-1].Details == nil {
-		return zero, false
+// metricTables are the golden-signal tables of the metrics step, nil without them.
+func metricTables(rep *checklist.Report) *investigate.HotspotTables {
+	if s := rep.Step(checklist.StepMetrics); s != nil {
+		return s.Outcome.Tables
 	}
-	v, ok := rep.Steps[step-1].Details[key].(T)
-	return v, ok
+	return nil
 }
 
 // goldenSignals prints the top latency and error rows with their sparklines over the window.

@@ -140,21 +140,19 @@ func newHTMLPage(rep *checklist.Report) *htmlPage {
 	p.Counts.Symptoms = fmt.Sprintf("%d %s", p.Symptoms, plural(p.Symptoms, "symptom", "symptoms"))
 	p.Waterfall = newHTMLWaterfall(rep.Exemplar, rep.TopRootCause())
 	for _, s := range rep.Steps {
-		hs := htmlStep{Number: s.Number, Name: Clean(s.Name), Status: string(s.Status), Summary: Clean(s.Summary),
+		hs := htmlStep{Number: int(s.Number), Name: Clean(s.Name), Status: string(s.Status), Summary: Clean(s.Summary),
 			Duration: fmt.Sprintf("%.0f ms", s.DurationMs), FindingCount: len(s.Findings)}
 		hs.FindingsWord = plural(len(s.Findings), "finding", "findings")
 		hs.QueryWrd = plural(len(s.Queries), "query", "queries")
 		for _, q := range s.Queries {
 			hs.Queries = append(hs.Queries, Clean(q))
 		}
-		hs.Facts, hs.Tables = htmlDetails(s.Details)
+		hs.Facts, hs.Tables = htmlDetails(s.Outcome.View())
 		p.Steps = append(p.Steps, hs)
-		if s.Number == 3 {
-			if t, ok := hotspotTables(s.Details["tables"]); ok {
-				p.Metrics = htmlMetricTables(t)
-				p.MetricsConvention = Clean(t.Convention)
-			}
-		}
+	}
+	if t := metricTables(rep); t != nil {
+		p.Metrics = htmlMetricTables(*t)
+		p.MetricsConvention = Clean(t.Convention)
 	}
 	for _, e := range rep.Timeline {
 		p.Timeline = append(p.Timeline, htmlKV{htmlTime(e.At), Clean(e.What)})
@@ -393,30 +391,6 @@ type htmlSpark struct {
 	Min, Max           string
 }
 
-// hotspotTables reads step 3's tables: the in-process value Run produces, a pointer to it, or the
-// map[string]any a JSON round trip leaves.
-func hotspotTables(v any) (investigate.HotspotTables, bool) {
-	switch t := v.(type) {
-	case investigate.HotspotTables:
-		return t, true
-	case *investigate.HotspotTables:
-		if t != nil {
-			return *t, true
-		}
-	case nil:
-	default:
-		b, err := json.Marshal(t)
-		if err != nil {
-			return investigate.HotspotTables{}, false
-		}
-		var ht investigate.HotspotTables
-		if json.Unmarshal(b, &ht) == nil {
-			return ht, true
-		}
-	}
-	return investigate.HotspotTables{}, false
-}
-
 const maxMetricRows = 10
 
 func htmlMetricTables(t investigate.HotspotTables) []htmlMetricTable {
@@ -538,8 +512,8 @@ const (
 	maxDetailCell = 120
 )
 
-// htmlDetails lays out a step's details without knowing their types: through JSON, so the in-process
-// values and a report read back from JSON look the same. Lists become tables whose columns keep the
+// htmlDetails lays out a step's JSON view (Outcome.View) as the JSON report shows it: the page's step
+// tables are the JSON details, column for column. Lists become tables whose columns keep the
 // field order of the first row; scalars become facts. Keys are sorted, so the page is deterministic.
 func htmlDetails(details map[string]any) (facts []htmlKV, tables []htmlDetail) {
 	for _, k := range sortedKeys(details) {

@@ -34,10 +34,10 @@ func hostileReport() *checklist.Report {
 			{Service: "svc" + hostile, Operation: "op" + hostile, P99Ms: 800, BaselineP99Ms: 40, Ratio: 20, Regression: true,
 				Sparkline: []float64{1, 2, math.NaN(), 4, -1, 8}}}}}
 	steps := []checklist.StepResult{}
-	for i := 1; i <= 10; i++ {
+	for i := checklist.StepSymptom; i <= checklist.StepPostmortem; i++ {
 		s := checklist.StepResult{Number: i, Name: "step", Status: checklist.StatusWarn, Summary: "summary" + hostile, Queries: []string{"q" + hostile}}
-		if i == 3 {
-			s.Details = map[string]any{"tables": tables}
+		if i == checklist.StepMetrics {
+			s.Outcome.Tables = &tables
 		}
 		steps = append(steps, s)
 	}
@@ -105,10 +105,10 @@ func grepLines(s, sub string) string {
 }
 
 // TestChecklistHTMLTablesAfterJSON: a report read back from JSON (--verify's input, or a report file)
-// holds step 3's tables as map[string]any; the sparklines still render.
+// holds step 3's tables typed again; the sparklines still render.
 func TestChecklistHTMLTablesAfterJSON(t *testing.T) {
 	rep := hostileReport()
-	rep.Steps[2].Details["tables"].(investigate.HotspotTables).Latency.Rows[0].Sparkline[2] = 3 // JSON has no NaN
+	rep.Steps[2].Outcome.Tables.Latency.Rows[0].Sparkline[2] = 3 // JSON has no NaN
 	b, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
@@ -117,8 +117,8 @@ func TestChecklistHTMLTablesAfterJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := back.Steps[2].Details["tables"].(map[string]any); !ok {
-		t.Fatalf("after JSON the tables are %T", back.Steps[2].Details["tables"])
+	if tb := back.Steps[2].Outcome.Tables; tb == nil || len(tb.Latency.Rows) != 1 || tb.Latency.Rows[0].Sparkline[2] != 3 {
+		t.Fatalf("after JSON the tables are %+v", tb)
 	}
 	var in, out bytes.Buffer
 	if err := ChecklistHTML(&in, rep); err != nil {
@@ -209,7 +209,7 @@ func FuzzChecklistHTML(f *testing.F) {
 		rep.Findings[0].Evidence = map[string]any{text: operation}
 		rep.Findings[0].Links = []string{text}
 		rep.Exemplar.Spans[1].Service, rep.Exemplar.Spans[1].Operation = service, operation
-		rep.Steps[4].Summary, rep.Steps[4].Details = text, map[string]any{"patterns": []map[string]any{{"template": text, "service": service}}}
+		rep.Steps[4].Summary, rep.Steps[4].Outcome.Patterns = text, []investigate.Pattern{{Template: text, Service: service}}
 		rep.Timeline[0].What = text
 		var b bytes.Buffer
 		if err := ChecklistHTML(&b, rep); err != nil {

@@ -1,4 +1,4 @@
-package checklist
+package investigate_test
 
 import (
 	"fmt"
@@ -34,7 +34,7 @@ func TestVersionChangeCompleteRollout(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			fs := VersionChanges(reports(t0.Add(time.Minute), "2.0.0", c.dur), base)
+			fs := investigate.VersionChanges(reports(t0.Add(time.Minute), "2.0.0", c.dur), base)
 			if len(fs) != 1 || fs[0].Evidence["old_version_from"] != "baseline" {
 				t.Fatalf("changes %+v", fs)
 			}
