@@ -414,6 +414,7 @@ func logPatternsRun(ctx context.Context, o *LogsOptions) error {
 	if m.Evicted > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d lines belonged to rare templates dropped to keep memory bounded (%d templates kept)", m.Evicted, m.Len()))
 	}
+	rep.Warnings = append(rep.Warnings, investigate.PatternWarnings(m, w)...)
 	rep.Patterns = investigate.ComparePatterns(m, w, o.PatternOpts)
 	rep.Findings = investigate.PatternFindings(rep.Patterns)
 	switch o.Format {

@@ -78,6 +78,8 @@ type Miner struct {
 	n          int
 	// Lines is every line added; Evicted counts the lines of templates dropped to stay under MaxClusters.
 	Lines, Evicted int
+	// BaselineLines counts the lines added to the baseline: with none, no template can be called new.
+	BaselineLines int
 	tok            []string
 	buf            []byte
 }
@@ -183,6 +185,7 @@ func (m *Miner) Add(msg, level, errType string, baseline bool) *Cluster {
 		m.n++
 	}
 	if baseline {
+		m.BaselineLines++
 		best.BaselineCount++
 		if best.Sample == "" {
 			best.Sample = strings.Clone(cutUTF8(msg, 1000))
@@ -452,6 +455,8 @@ const (
 	PatternSurging = "surging"
 	PatternSteady  = "steady"
 	PatternGone    = "gone"
+	// PatternNoBaseline: the baseline held no lines at all, so the template cannot be compared.
+	PatternNoBaseline = "no_baseline"
 )
 
 // Pattern is one template compared between the window and the baseline, as `dbg logs --patterns` lists it.
@@ -514,6 +519,11 @@ func ComparePatterns(m *Miner, w Window, o PatternOptions) []Pattern {
 		switch {
 		case c.Count == 0:
 			p.Status = PatternGone
+		case m.BaselineLines == 0:
+			// Nothing to compare with (the baseline predates the logs, or the source keeps less): every
+			// template would be "new". Rank by level and volume only, below any real comparison.
+			p.Status = PatternNoBaseline
+			p.Score = 0.1*volume + errBoost
 		case c.BaselineCount == 0 && enough:
 			p.Status = PatternNew
 			p.Score = 0.5 + errBoost + 0.3*volume
@@ -527,7 +537,7 @@ func ComparePatterns(m *Miner, w Window, o PatternOptions) []Pattern {
 		p.Score = round3(clamp01(p.Score))
 		out = append(out, p)
 	}
-	rank := map[string]int{PatternNew: 0, PatternSurging: 1, PatternSteady: 2, PatternGone: 3}
+	rank := map[string]int{PatternNew: 0, PatternSurging: 1, PatternNoBaseline: 2, PatternSteady: 2, PatternGone: 3}
 	slices.SortStableFunc(out, func(a, b Pattern) int {
 		if c := cmp.Compare(rank[a.Status], rank[b.Status]); c != 0 {
 			return c
@@ -544,12 +554,17 @@ func ComparePatterns(m *Miner, w Window, o PatternOptions) []Pattern {
 func PatternFindings(ps []Pattern) []Finding {
 	var fs []Finding
 	for _, p := range ps {
-		if p.Status != PatternNew && p.Status != PatternSurging {
+		isErr := p.Level == "error" || p.Level == "fatal" || p.ErrorType != ""
+		if p.Status != PatternNew && p.Status != PatternSurging && !(p.Status == PatternNoBaseline && isErr) {
 			continue
 		}
 		what := "new log pattern"
 		detail := fmt.Sprintf("%d in the window, none in the baseline", p.Count)
-		if p.Status == PatternSurging {
+		switch p.Status {
+		case PatternNoBaseline:
+			what = "log pattern"
+			detail = fmt.Sprintf("%d in the window; the baseline had no lines to compare with", p.Count)
+		case PatternSurging:
 			what = "surging log pattern"
 			detail = fmt.Sprintf("%d in the window vs %d in the baseline (%.1fx)", p.Count, p.BaselineCount, p.Ratio)
 		}
@@ -577,6 +592,19 @@ func PatternFindings(ps []Pattern) []Finding {
 		fs = append(fs, f)
 	}
 	return RankFindings(fs)
+}
+
+// PatternWarnings says what limits the comparison ComparePatterns made: an empty baseline.
+func PatternWarnings(m *Miner, w Window) []string {
+	if m.BaselineLines > 0 || m.Lines == 0 {
+		return nil
+	}
+	span := "the baseline window"
+	if !w.BaselineStart.IsZero() {
+		span += " (" + w.BaselineStart.UTC().Format(time.RFC3339) + " to " + w.BaselineEnd.UTC().Format(time.RFC3339) + ")"
+	}
+	return []string{span + " held no log lines, so no pattern can be called new or surging; " +
+		"move --baseline to a time the source still holds logs for"}
 }
 
 func oneLineCut(s string, n int) string {

@@ -135,6 +135,44 @@ func TestComparePatterns(t *testing.T) {
 	}
 }
 
+// TestComparePatternsEmptyBaseline: with no baseline lines nothing is "new"; the error templates are still
+// listed, low, and a warning says why.
+func TestComparePatternsEmptyBaseline(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	w := Window{Start: now.Add(-30 * time.Minute), End: now, BaselineStart: now.Add(-time.Hour), BaselineEnd: now.Add(-30 * time.Minute)}
+	m := NewMiner(DrainConfig{})
+	for i := 0; i < 15; i++ {
+		for j := 0; j < 5; j++ {
+			r := LogRecord{Message: fmt.Sprintf("template%d step %d", i, j), Level: []string{"info", "error"}[i%2], Service: "api"}
+			m.AddRecord(&r, false)
+		}
+	}
+	ps := ComparePatterns(m, w, DefaultPatternOptions())
+	for _, p := range ps {
+		if p.Status == PatternNew || p.Status == PatternSurging {
+			t.Errorf("%s called %s against an empty baseline", p.Template, p.Status)
+		}
+	}
+	fs := PatternFindings(ps)
+	if len(fs) != 7 {
+		t.Errorf("%d findings, want the 7 error templates", len(fs))
+	}
+	for _, f := range fs {
+		if f.Severity.Rank() < SeverityLow.Rank() || strings.Contains(f.Title, "new") {
+			t.Errorf("finding %q is %s", f.Title, f.Severity)
+		}
+	}
+	ws := PatternWarnings(m, w)
+	if len(ws) != 1 || !strings.Contains(ws[0], "held no log lines") {
+		t.Errorf("warnings %v", ws)
+	}
+	r := LogRecord{Message: "old line", Level: "info"}
+	m.AddRecord(&r, true)
+	if PatternWarnings(m, w) != nil {
+		t.Error("a warning with a baseline line")
+	}
+}
+
 func BenchmarkMiner(b *testing.B) {
 	lines := GenerateLogLines(10000, 1)
 	b.ReportAllocs()

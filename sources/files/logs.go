@@ -187,5 +187,25 @@ func isContinuation(line string) bool {
 		return strings.HasPrefix(line, "Caused by:") || strings.HasPrefix(line, "Traceback ")
 	}
 	t := strings.TrimSpace(line)
-	return t != "" && !strings.HasPrefix(t, "{")
+	return t != "" && !strings.HasPrefix(t, "{") && !standaloneLogfmt(t)
+}
+
+// standaloneLogfmt: an indented line that is a logfmt record of its own (some loggers and shippers indent
+// every line with a tab) rather than a stack frame or a wrapped message: its first token is key=value and it
+// names a level or a time.
+func standaloneLogfmt(t string) bool {
+	end := strings.IndexAny(t, " \t")
+	if end < 0 {
+		end = len(t)
+	}
+	k, _, ok := strings.Cut(t[:end], "=")
+	if !ok || k == "" || strings.ContainsAny(k, "()/:\"'") {
+		return false
+	}
+	for _, key := range []string{"level=", "lvl=", "severity=", "ts=", "time=", "timestamp=", "t="} {
+		if strings.HasPrefix(t, key) || strings.Contains(t, " "+key) || strings.Contains(t, "\t"+key) {
+			return true
+		}
+	}
+	return false
 }

@@ -80,6 +80,32 @@ func TestReadLogs(t *testing.T) {
 	}
 }
 
+// TestIndentedLogfmtIsARecord: tab-indented logfmt lines are records of their own with their level and
+// time, not continuations of the line before; an indented stack frame still is one.
+func TestIndentedLogfmtIsARecord(t *testing.T) {
+	in := strings.Join([]string{
+		"\tts=2024-05-07T10:55:53.434Z level=info msg=\"request done\" status=200",
+		"\tts=2024-05-07T10:55:54.000Z level=error msg=\"db timeout\"",
+		"\tat com.example.Db.query(Db.java:42)",
+		"\tkey=value with no level or time",
+	}, "\n")
+	var got []investigate.LogRecord
+	err := ReadLogs(context.Background(), strings.NewReader(in), logline.NewParser(logline.FormatAuto, investigate.FieldNames{}, nil),
+		func(r investigate.LogRecord) error { got = append(got, r); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d records, want 2: %+v", len(got), got)
+	}
+	if got[0].Level != "info" || got[0].Message != "request done" || got[0].Time.IsZero() {
+		t.Errorf("first record %+v", got[0])
+	}
+	if got[1].Level != "error" || !strings.HasPrefix(got[1].Message, "db timeout\n\tat com.example.Db.query") {
+		t.Errorf("second record %+v", got[1])
+	}
+}
+
 func TestLogFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	_, err := (&LogFile{Path: filepath.Join(dir, "missing.log")}).Logs(context.Background(), investigate.LogQuery{}, func(investigate.LogRecord) error { return nil })

@@ -42,6 +42,8 @@ type Parser struct {
 	// Plain, when set, reads plain-text lines: its named groups are field names (time, level, service,
 	// msg, trace_id, ...); a line it does not match is kept whole as the message.
 	Plain *regexp.Regexp
+	// Now is the clock for formats whose timestamps have no year (klog); nil is time.Now.
+	Now func() time.Time
 }
 
 // NewParser builds a parser with the default field names plus overrides.
@@ -51,7 +53,11 @@ func NewParser(f Format, overrides investigate.FieldNames, plain *regexp.Regexp)
 
 // Parse reads one line. It understands the prefixes `kubectl logs` adds: --prefix ("[pod/name/container] ")
 // and --timestamps (an RFC 3339 time and a space). It never fails: what it cannot read becomes the message.
-func (p *Parser) Parse(line string) investigate.LogRecord {
+func (p *Parser) Parse(line string) investigate.LogRecord { return p.parseLine(line, 0) }
+
+// parseLine is Parse at a nesting depth: a line inside a JSON envelope (Docker, journald) is parsed once
+// more, never deeper.
+func (p *Parser) parseLine(line string, depth int) investigate.LogRecord {
 	line = strings.TrimRight(line, "\r\n")
 	var pod string
 	if strings.HasPrefix(line, "[pod/") {
@@ -60,13 +66,16 @@ func (p *Parser) Parse(line string) investigate.LogRecord {
 		}
 	}
 	prefixTime, rest := cutTimePrefix(line)
+	if prefixTime.IsZero() {
+		prefixTime, rest, _ = bracketTime(line)
+	}
 	var rec investigate.LogRecord
 	ok := false
 	if p.Plain != nil && p.Plain.MatchString(line) {
 		// The user's regex sees the whole line, its timestamp included.
 		rec, ok = p.plain(line), true
 	} else {
-		rec, ok = p.parseBody(rest)
+		rec, ok = p.parseBody(rest, prefixTime, depth)
 	}
 	if !ok {
 		rec = investigate.LogRecord{Message: rest}
@@ -89,20 +98,26 @@ func (p *Parser) Parse(line string) investigate.LogRecord {
 	return rec
 }
 
-func (p *Parser) parseBody(s string) (investigate.LogRecord, bool) {
+func (p *Parser) parseBody(s string, ref time.Time, depth int) (investigate.LogRecord, bool) {
 	trimmed := strings.TrimLeft(s, " \t")
 	switch p.Format {
 	case FormatJSON:
-		return p.json(trimmed)
+		return p.json(trimmed, depth)
 	case FormatLogfmt:
 		return p.logfmt(trimmed)
 	case FormatPlain:
 		return p.plain(s), true
 	}
 	if strings.HasPrefix(trimmed, "{") {
-		if r, ok := p.json(trimmed); ok {
+		if r, ok := p.json(trimmed, depth); ok {
 			return r, true
 		}
+	}
+	if ref.IsZero() && p.Now != nil {
+		ref = p.Now()
+	}
+	if r, ok := klog(trimmed, ref); ok {
+		return r, true
 	}
 	if looksLogfmt(trimmed) {
 		if r, ok := p.logfmt(trimmed); ok {
@@ -112,10 +127,13 @@ func (p *Parser) parseBody(s string) (investigate.LogRecord, bool) {
 	return p.plain(s), true
 }
 
-func (p *Parser) json(s string) (investigate.LogRecord, bool) {
+func (p *Parser) json(s string, depth int) (investigate.LogRecord, bool) {
 	kv, err := DecodeJSON([]byte(s))
 	if err != nil {
 		return investigate.LogRecord{}, false
+	}
+	if r, ok := p.envelope(kv, depth); ok {
+		return r, true
 	}
 	return investigate.RecordFromFields(kv, p.Names), true
 }
@@ -227,11 +245,9 @@ func (p *Parser) plain(s string) investigate.LogRecord {
 	}
 	var r investigate.LogRecord
 	msg := strings.TrimLeft(s, " \t")
-	word, rest, _ := strings.Cut(msg, " ")
-	w := strings.Trim(word, "[]:|<>")
-	if lv, ok := levelWords[strings.ToUpper(w)]; ok && (len(w) > 1 || word != w) {
+	if lv, rest, ok := leadingLevel(msg); ok {
 		r.Level = lv
-		msg = strings.TrimLeft(rest, " \t-:|")
+		msg = rest
 	}
 	r.Message = msg
 	if strings.IndexByte(msg, '=') > 0 {
