@@ -80,8 +80,8 @@ type Miner struct {
 	Lines, Evicted int
 	// BaselineLines counts the lines added to the baseline: with none, no template can be called new.
 	BaselineLines int
-	tok            []string
-	buf            []byte
+	tok           []string
+	buf           []byte
 }
 
 // NewMiner builds a miner; zero fields of cfg take their defaults.
