@@ -25,6 +25,9 @@ type DoctorCheck struct {
 	Status string `json:"status"` // ok, error, not_configured
 	Detail string `json:"detail"`
 	Took   string `json:"took,omitempty"`
+	// Metrics, for Prometheus: the request-metric families found, one line each
+	// (what `dbg hotspots` and the checklist will read for which service, and why).
+	Metrics []string `json:"metrics,omitempty"`
 }
 
 func newCmdDoctor(f *Factory) *cobra.Command {
@@ -111,10 +114,35 @@ func doctorRun(ctx context.Context, s *Settings, f *Factory) []DoctorCheck {
 				return
 			}
 			out[i].Status, out[i].Detail = "ok", "reachable and answering"
+			if p, ok := c.(*prometheus.Source); ok {
+				out[i].Metrics, out[i].Detail = doctorMetrics(ctx, s, f, p)
+			}
 		}(i, it)
 	}
 	wg.Wait()
 	return out
+}
+
+// doctorMetrics lists what discovery finds over the window and baseline `dbg hotspots` would read
+// (--since, --until, --baseline, --service): one line per metric family.
+func doctorMetrics(ctx context.Context, s *Settings, f *Factory, p *prometheus.Source) ([]string, string) {
+	q, err := metricsQuery(s)
+	if err != nil {
+		return nil, "reachable and answering; " + err.Error()
+	}
+	if q.Window, err = s.Window(f.Now()); err != nil {
+		return nil, "reachable and answering; " + err.Error()
+	}
+	q.Service = strings.TrimSpace(s.String("service"))
+	span := fmt.Sprintf("%s → %s", q.Window.BaselineStart.UTC().Format(time.RFC3339), q.Window.End.UTC().Format(time.RFC3339))
+	uses, err := p.Conventions(ctx, q)
+	switch {
+	case err != nil:
+		return nil, "reachable and answering; metric discovery failed: " + err.Error()
+	case len(uses) == 0:
+		return []string{}, "reachable and answering; no request metrics in " + span + " (no duration histogram, summary or request counter with a route or service label)"
+	}
+	return render.ConventionLines(uses), fmt.Sprintf("reachable and answering; request metrics in %s (the hotspots window and baseline):", span)
 }
 
 func writeDoctor(io *IOStreams, checks []DoctorCheck, f render.Format, s *Settings) error {
@@ -132,6 +160,9 @@ func writeDoctor(io *IOStreams, checks []DoctorCheck, f render.Format, s *Settin
 	fmt.Fprintln(io.Out)
 	for _, c := range checks {
 		fmt.Fprintf(io.Out, "%-13s %-15s %s %s\n", c.Source, c.Status, render.Clean(c.URL), render.Clean(c.Detail))
+		for _, m := range c.Metrics {
+			fmt.Fprintf(io.Out, "%-13s %s\n", "", render.Clean(m))
+		}
 	}
 	return nil
 }

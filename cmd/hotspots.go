@@ -160,7 +160,15 @@ func explainLines(reqs []prometheus.Request) []string {
 		case "query_range":
 			out = append(out, fmt.Sprintf("query_range %s..%s step %ss: %s", ts(p["start"]), ts(p["end"]), p["step"], p["query"]))
 		case "label_values":
-			out = append(out, fmt.Sprintf("label values of %s for %s", r.Label, strings.Join(r.Match, " or ")))
+			if len(r.Match) == 0 {
+				out = append(out, fmt.Sprintf("label values of %s (every series)", r.Label))
+			} else {
+				out = append(out, fmt.Sprintf("label values of %s for %s", r.Label, strings.Join(r.Match, " or ")))
+			}
+		case "metadata":
+			out = append(out, "metadata (type, unit of every metric, where the server keeps it)")
+		case "series":
+			out = append(out, fmt.Sprintf("series for %s", strings.Join(r.Match, " or ")))
 		default:
 			out = append(out, fmt.Sprintf("label names for %s", strings.Join(r.Match, " or ")))
 		}
@@ -176,10 +184,14 @@ func explainLines(reqs []prometheus.Request) []string {
 
 func rank(line string) int {
 	switch {
-	case strings.HasPrefix(line, "label values"):
+	case strings.HasPrefix(line, "metadata"):
 		return 0
-	case strings.HasPrefix(line, "label names"):
+	case strings.HasPrefix(line, "label values of __name__"):
 		return 1
+	case strings.HasPrefix(line, "label names"):
+		return 2
+	case strings.HasPrefix(line, "label values"), strings.HasPrefix(line, "series"):
+		return 3
 	}
-	return 2
+	return 4
 }

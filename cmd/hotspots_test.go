@@ -145,21 +145,25 @@ func TestHotspotsFlags(t *testing.T) {
 	}
 }
 
-// TestHotspotsCommandRealPrometheus runs the whole command against a real Prometheus: the planted
-// answers through the JSON contract, and one error line when it is down.
+// TestHotspotsCommandRealPrometheus runs the whole command against a real Prometheus holding a mixed
+// fleet (promgen.Fleet: Spring, an NGINX ingress, Traefik, Linkerd, ASP.NET Core, a prefixed Go
+// service, a summary): the planted answers through the JSON contract, --explain and doctor saying which
+// family each service is read from, and one error line when the server is down.
 func TestHotspotsCommandRealPrometheus(t *testing.T) {
 	end := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	om, err := promgen.Scenario("opentelemetry-http", end).OpenMetrics()
+	om, err := promgen.FleetOpenMetrics(end)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := testserver.Prometheus(t, testserver.CreateBlocks(t, om))
-	code, out, errOut := runDbg(t, map[string]string{"DBG_PROMETHEUS_URL": srv.URL}, "hotspots", "--until", end.Format(time.RFC3339), "-o", "json", "--explain")
+	env := map[string]string{"DBG_PROMETHEUS_URL": srv.URL}
+	code, out, errOut := runDbg(t, env, "hotspots", "--until", end.Format(time.RFC3339), "-o", "json", "--explain")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var rep struct {
 		Findings []investigate.Finding
+		Tables   struct{ Conventions []investigate.ConventionUse }
 		Queries  []prometheus.Request
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -170,13 +174,41 @@ func TestHotspotsCommandRealPrometheus(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, f := range rep.Findings {
-		seen[f.Kind+" "+f.Operation] = true
+		seen[f.Kind+" "+f.Service+" "+f.Operation] = true
 	}
-	for _, want := range []string{"latency_hotspot /slow", "error_hotspot /errors", "traffic_spike /spike", "traffic_spike /drop"} {
-		if !seen[want] {
-			t.Errorf("missing %s in %v", want, seen)
+	for _, m := range promgen.Fleet {
+		for kind, route := range map[string]string{"latency_hotspot": promgen.SlowRoute, "error_hotspot": promgen.ErrorRoute,
+			"traffic_spike": promgen.SpikeRoute} {
+			svc, op := promgen.Row(m.Exporter, m.Service, route)
+			if !seen[kind+" "+svc+" "+op] {
+				t.Errorf("%s: missing %s %s %s", m.Exporter, kind, svc, op)
+			}
 		}
 	}
+	if len(rep.Tables.Conventions) < 2*len(promgen.Fleet) {
+		t.Errorf("tables.conventions has %d families, want one latency and one request family per exporter: %+v", len(rep.Tables.Conventions), rep.Tables.Conventions)
+	}
+
+	// The table output says, per family, which services it was read for and why.
+	code, out, errOut = runDbg(t, env, "hotspots", "--until", end.Format(time.RFC3339), "--explain", "--no-color")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"METRICS FOUND", "latency  http_server_requests_seconds_bucket for orders: http_server_requests_seconds (by shape); histogram",
+		"route uri, service application, status outcome", "requests nginx_ingress_controller_requests for storefront",
+		"unit seconds from the bucket bounds", `only direction="inbound"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--explain lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = runDbg(t, env, "doctor", "--until", end.Format(time.RFC3339), "--no-color")
+	if code != 0 {
+		t.Fatalf("doctor: exit %d: %s\n%s", code, errOut, out)
+	}
+	if n := strings.Count(out, " for "); !strings.Contains(out, "request metrics in 2026-01-01T11:00:00Z") || n < 2*len(promgen.Fleet) {
+		t.Errorf("doctor lists %d families:\n%s", n, out)
+	}
+
 	code, _, errOut = runDbg(t, nil, "hotspots", "--prometheus-url", fmt.Sprintf("http://127.0.0.1:%d", testserver.FreePort(t)), "--timeout", "5s")
 	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "connection refused") {
 		t.Errorf("down: exit %d, %q", code, errOut)

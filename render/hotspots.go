@@ -22,13 +22,13 @@ func Hotspots(w io.Writer, rep *investigate.HotspotReport, f Format, o Options, 
 		fmt.Fprintf(w, "# Hotspots\n\n- window: %s → %s (%s)\n- baseline: %s → %s\n", rep.Window.Start.Format(time.RFC3339),
 			rep.Window.End.Format(time.RFC3339), promDur(win), rep.Baseline.Start.Format(time.RFC3339), rep.Baseline.End.Format(time.RFC3339))
 		if rep.Tables.Convention != "" {
-			fmt.Fprintf(w, "- metrics: %s\n", mdCell(Clean(rep.Tables.Convention)))
+			fmt.Fprintf(w, "- metrics: %s\n", mdCell(Clean(shortConventions(rep.Tables.Convention))))
 		}
 	} else {
 		fmt.Fprintf(w, "%s %s → %s (%s), baseline %s → %s\n", st.bold("hotspots"), rep.Window.Start.Format(time.RFC3339),
 			rep.Window.End.Format(time.RFC3339), promDur(win), rep.Baseline.Start.Format(time.RFC3339), rep.Baseline.End.Format(time.RFC3339))
 		if rep.Tables.Convention != "" {
-			fmt.Fprintf(w, "%s %s\n", st.dim("metrics:"), Clean(rep.Tables.Convention))
+			fmt.Fprintf(w, "%s %s\n", st.dim("metrics:"), Clean(shortConventions(rep.Tables.Convention)))
 		}
 	}
 	for _, warn := range rep.Warnings {
@@ -149,6 +149,18 @@ func Hotspots(w io.Writer, rep *investigate.HotspotReport, f Format, o Options, 
 		return err
 	}
 
+	if explain != nil && len(t.Conventions) > 0 {
+		section("Metrics found")
+		if md {
+			fmt.Fprintln(w, "```")
+		}
+		for _, l := range ConventionLines(t.Conventions) {
+			fmt.Fprintln(w, Clean(l))
+		}
+		if md {
+			fmt.Fprintln(w, "```")
+		}
+	}
 	if explain != nil {
 		section("Queries")
 		if md {
@@ -162,6 +174,35 @@ func Hotspots(w io.Writer, rep *investigate.HotspotReport, f Format, o Options, 
 		}
 	}
 	return nil
+}
+
+// shortConventions keeps the header to the first four conventions of a mixed fleet.
+func shortConventions(list string) string {
+	parts := strings.Split(list, ", ")
+	if len(parts) <= 4 {
+		return list
+	}
+	return fmt.Sprintf("%s and %d more (--explain says which service is read in which)", strings.Join(parts[:4], ", "), len(parts)-4)
+}
+
+// ConventionLines says, one line per metric family, what a metric source understood: the role, the
+// series read, the services read from it (the first six) and why (the labels that matched).
+func ConventionLines(uses []investigate.ConventionUse) []string {
+	out := make([]string, 0, len(uses))
+	for _, u := range uses {
+		svcs := u.Services
+		more := ""
+		if len(svcs) > 6 {
+			more = fmt.Sprintf(" and %d more", len(svcs)-6)
+			svcs = svcs[:6]
+		}
+		who := strings.Join(svcs, ", ") + more
+		if who == "" {
+			who = "every service (no service label)"
+		}
+		out = append(out, fmt.Sprintf("%-8s %s for %s: %s; %s", u.Role, u.Metric, who, u.Convention, u.Why))
+	}
+	return out
 }
 
 // promDur writes a window length the way users type it: 30m, 2h, 1d6h.

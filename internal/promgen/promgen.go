@@ -549,3 +549,31 @@ func (s Spec) saturation(buf *bytes.Buffer) {
 	}
 	s.family(buf, "resilience4j_circuitbreaker_state", "gauge", cb)
 }
+
+// FleetMember is one service of Fleet: the exporter that writes its metrics.
+type FleetMember struct {
+	Exporter, Service, Other string
+}
+
+// Fleet is a mixed fleet on one server, one service per exporter in Exporters: a Spring service
+// (orders), an NGINX ingress (storefront, and orders behind it too), Traefik (edge-*), Linkerd (mesh-*),
+// ASP.NET Core (billing), a Go service with its own prefix (cart) and a service with summaries (search).
+var Fleet = []FleetMember{
+	{"spring", "orders", ""}, {"nginx-ingress", "storefront", "orders"}, {"traefik", "edge", ""}, {"linkerd", "mesh", ""},
+	{"aspnetcore", "billing", ""}, {"go-prefix", "cart", ""}, {"summary", "search", ""},
+}
+
+// FleetOpenMetrics is the history of every Fleet member, each with the planted problems of Scenario.
+func FleetOpenMetrics(end time.Time) ([]byte, error) {
+	var out []byte
+	for _, m := range Fleet {
+		spec := Scenario(m.Exporter, end)
+		spec.Service, spec.Other, spec.Saturation = m.Service, m.Other, false
+		b, err := spec.OpenMetrics()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bytes.TrimSuffix(b, []byte("# EOF\n"))...)
+	}
+	return append(out, "# EOF\n"...), nil
+}

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/dbgtool/dbg/investigate"
 )
 
 // Discovery finds the request metrics of a server by their shape, not by a fixed list of names: every
@@ -95,7 +97,7 @@ var (
 	statusLabels = []string{"classification", "outcome", "grpc_code", "grpc_status", "rpc_grpc_status_code", "response_code",
 		"http_response_status_code", "http_status_code", "status_code", "http_status", "status", "code", "error"}
 	// grpcFailures are the gRPC codes that are the server's fault, by name and number.
-	grpcFailures = "Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss|UNKNOWN|DEADLINE_EXCEEDED|UNIMPLEMENTED|INTERNAL|UNAVAILABLE|DATA_LOSS|2|4|12|13|14|15"
+	grpcFailures = "(?i:unknown|deadline_?exceeded|unimplemented|internal|unavailable|data_?loss)"
 	// wordWeights: words in a family's name that say it measures requests (2) or time (1).
 	requestWords = map[string]int{"request": 2, "requests": 2, "response": 2, "http": 2, "rpc": 2, "grpc": 2, "handler": 2,
 		"server": 2, "api": 1, "latency": 1, "duration": 1, "handling": 1, "handled": 1, "calls": 1}
@@ -125,9 +127,9 @@ func ErrorMatcher(label string) string {
 	case l == "error":
 		re = "(?i:true)|1"
 	case strings.Contains(l, "grpc"):
-		re = grpcFailures
+		re = grpcFailures + "|2|4|12|13|14|15"
 	default:
-		re = "5..|(?i:error|server_error|failure|failed|fail)|" + grpcFailures[:strings.Index(grpcFailures, "|2|")]
+		re = "5..|(?i:error|server_error|fail(?:ure|ed)?|unknown|deadline_?exceeded|unimplemented|internal|unavailable|data_?loss)"
 	}
 	return MatchRegex(label, re)
 }
@@ -342,10 +344,18 @@ func (c *candidate) resolve(serviceLabel string) *Use {
 			c.skipped = "no le label"
 			return nil
 		}
-		why = append(why, "histogram ("+c.base+"_bucket with le)")
+		if c.role == "requests" {
+			why = append(why, "the _count of histogram "+c.base)
+		} else {
+			why = append(why, "histogram ("+c.base+"_bucket with le)")
+		}
 	case "summary":
 		// The labels come from name_count, which has no quantile label: the quantiles are read next.
-		why = append(why, "summary ("+c.base+" with quantile)")
+		if c.role == "requests" {
+			why = append(why, "the _count of summary "+c.base)
+		} else {
+			why = append(why, "summary ("+c.base+" with quantile)")
+		}
 	default:
 		why = append(why, "counter")
 	}
@@ -484,8 +494,9 @@ func discover(ctx context.Context, rec *recorder, hq HotspotQuery, convs []Conve
 	// series, matched on every identity label the family has, so the label that really carries the name
 	// is the one every query uses), the bucket bounds of a histogram without a unit, a summary's quantiles.
 	jobs = nil
+	memo := &valuesMemo{rec: rec, w: w, mu: &mu, waiting: map[string][]func([]string){}, sets: map[string][]func([]map[string]string){}}
 	for _, c := range found {
-		jobs = append(jobs, c.identityJobs(rec, hq, &mu)...)
+		jobs = append(jobs, c.identityJobs(rec, hq, &mu, memo)...)
 	}
 	if err := runJobs(ctx, jobs, hq.Concurrency); err != nil {
 		return nil, err
@@ -508,7 +519,7 @@ func discover(ctx context.Context, rec *recorder, hq HotspotQuery, convs []Conve
 
 // identityJobs fill in which services a family holds, and what the unit and quantiles are when only
 // the data says.
-func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex) []job {
+func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex, memo *valuesMemo) []job {
 	w, u := hq.Window, c.use
 	u.raw = map[string]map[string]bool{}
 	addRaw := func(label, v string) {
@@ -537,18 +548,12 @@ func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex)
 		if len(matches) == 0 {
 			return nil
 		}
-		jobs = append(jobs, job{func(ctx context.Context) error {
-			sets, err := rec.series(ctx, matches, w.BaselineStart, w.End)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
+		if j, ok := memo.series(matches, func(sets []map[string]string) {
 			// The identity label is the first, in the family's order, whose value names the service.
 			order := append([]string{u.ServiceLabel}, labels...)
 			for _, l := range order {
 				for _, s := range sets {
-					if v := s[l]; v != "" && serviceName(l, v) == hq.Service || v == hq.Service {
+					if v := s[l]; v != "" && (serviceName(l, v) == hq.Service || v == hq.Service) {
 						u.ServiceLabel = l
 						addRaw(l, v)
 					}
@@ -557,21 +562,18 @@ func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex)
 					break
 				}
 			}
-			return nil
-		}})
+		}); ok {
+			jobs = append(jobs, j)
+		}
 	case u.ServiceLabel != "":
-		jobs = append(jobs, job{func(ctx context.Context) error {
-			vals, err := rec.labelValues(ctx, u.ServiceLabel, []string{Selector(c.probe, u.Selector)}, w.BaselineStart, w.End)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
+		// Both roles of a histogram ask the same question: one call answers both.
+		if j, ok := memo.values(u.ServiceLabel, Selector(c.probe, u.Selector), func(vals []string) {
 			for _, v := range vals {
 				addRaw(u.ServiceLabel, v)
 			}
-			return nil
-		}})
+		}); ok {
+			jobs = append(jobs, j)
+		}
 	default:
 		u.Services = []string{""}
 	}
@@ -607,6 +609,61 @@ func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex)
 		}})
 	}
 	return jobs
+}
+
+// valuesMemo sends each label-values (or series) question once and hands the answer to everyone who
+// asked: both roles of a histogram ask the same.
+type valuesMemo struct {
+	rec     *recorder
+	w       investigate.Window
+	mu      *sync.Mutex
+	waiting map[string][]func([]string)
+	sets    map[string][]func([]map[string]string)
+}
+
+// series registers use for the series matching any of matches; the job goes to the first asker only.
+func (m *valuesMemo) series(matches []string, use func([]map[string]string)) (job, bool) {
+	key := strings.Join(matches, "\x00")
+	_, asked := m.sets[key]
+	m.sets[key] = append(m.sets[key], use)
+	if asked {
+		return job{}, false
+	}
+	return job{func(ctx context.Context) error {
+		sets, err := m.rec.series(ctx, matches, m.w.BaselineStart, m.w.End)
+		if err != nil {
+			return err
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, f := range m.sets[key] {
+			f(sets)
+		}
+		return nil
+	}}, true
+}
+
+// values registers use for the values of label on the series of match; the job is returned to the
+// first asker only.
+func (m *valuesMemo) values(label, match string, use func([]string)) (job, bool) {
+	key := label + "\x00" + match
+	_, asked := m.waiting[key]
+	m.waiting[key] = append(m.waiting[key], use)
+	if asked {
+		return job{}, false
+	}
+	return job{func(ctx context.Context) error {
+		vals, err := m.rec.labelValues(ctx, label, []string{match}, m.w.BaselineStart, m.w.End)
+		if err != nil {
+			return err
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, f := range m.waiting[key] {
+			f(vals)
+		}
+		return nil
+	}}, true
 }
 
 func orNone(s string) string {

@@ -27,18 +27,20 @@ var exporterFleet = []struct {
 	{"summary", "search", "", "request_latency_seconds", "requests_total", true},
 }
 
-// startFleet serves the history of every exporter in exporterFleet from one real Prometheus.
+// startFleet serves promgen.Fleet (one service per exporter in exporterFleet) from one real Prometheus.
 func startFleet(t *testing.T) *Source {
 	t.Helper()
-	var om []byte
-	for _, e := range exporterFleet {
-		spec := promgen.Scenario(e.conv, scenarioEnd)
-		spec.Convention, spec.Service, spec.Other, spec.Saturation = e.conv, e.service, e.other, false
-		b, err := spec.OpenMetrics()
-		if err != nil {
-			t.Fatal(err)
+	if len(promgen.Fleet) != len(exporterFleet) {
+		t.Fatalf("promgen.Fleet has %d members, the test expects %d", len(promgen.Fleet), len(exporterFleet))
+	}
+	for i, m := range promgen.Fleet {
+		if e := exporterFleet[i]; m.Exporter != e.conv || m.Service != e.service || m.Other != e.other {
+			t.Fatalf("promgen.Fleet[%d] = %+v, the test expects %+v", i, m, e)
 		}
-		om = append(om, strings.TrimSuffix(string(b), "# EOF\n")...)
+	}
+	om, err := promgen.FleetOpenMetrics(scenarioEnd)
+	if err != nil {
+		t.Fatal(err)
 	}
 	srv := testserver.Prometheus(t, testserver.CreateBlocks(t, om))
 	return newSource(t, srv.URL)

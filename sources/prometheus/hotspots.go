@@ -246,6 +246,7 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 	if err != nil {
 		return in, rec.reqs, overrideHint(err, hq)
 	}
+	in.Conventions = d.conventions()
 	in.Latency = &investigate.LatencyInput{}
 	in.Requests = &investigate.RequestInput{}
 	in.Saturation = &investigate.SaturationInput{}
@@ -263,9 +264,8 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 	var jobs []job
 	var mu sync.Mutex
 	var nLat, nReq int
+	in.Conventions = d.conventions()
 	for _, u := range d.uses {
-		in.Conventions = append(in.Conventions, investigate.ConventionUse{Convention: u.label(), Role: u.Role, Metric: u.Metric,
-			Services: slices.Clone(u.Services), Why: u.Why})
 		if !slices.Contains(used, u.label()) {
 			used = append(used, u.label())
 		}
@@ -317,6 +317,29 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 		})
 	}
 	return in, rec.reqs, err
+}
+
+// Conventions runs discovery alone (for `dbg doctor`): which metric families the server holds for
+// request latency and request counts, the services read from each, and why.
+func (s *Source) Conventions(ctx context.Context, hq HotspotQuery) ([]investigate.ConventionUse, error) {
+	convs := Conventions
+	if hq.Override != nil {
+		convs = append([]Convention{*hq.Override}, Conventions...)
+	}
+	d, err := discover(ctx, &recorder{s: s}, hq, convs)
+	if err != nil {
+		return nil, overrideHint(err, hq)
+	}
+	return d.conventions(), nil
+}
+
+func (d *discovery) conventions() []investigate.ConventionUse {
+	out := make([]investigate.ConventionUse, 0, len(d.uses))
+	for _, u := range d.uses {
+		out = append(out, investigate.ConventionUse{Convention: u.label(), Role: u.Role, Metric: u.Metric,
+			Services: slices.Clone(u.Services), Why: u.Why})
+	}
+	return out
 }
 
 // overrideHint points a query the server rejected at the override, when there is one.

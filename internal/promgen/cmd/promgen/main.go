@@ -1,5 +1,6 @@
 // Command promgen writes the planted hotspot history (internal/promgen.Scenario) as OpenMetrics on
-// stdout, for scripts/bench-prometheus.sh: promgen CONVENTION END_UNIX_SECONDS [EXTRA_SERVICES [STEP_SECONDS]].
+// stdout, for scripts/bench-prometheus.sh: promgen CONVENTION END_UNIX_SECONDS [EXTRA_SERVICES [STEP_SECONDS]];
+// CONVENTION "fleet" writes promgen.Fleet, one service per exporter.
 // A longer step keeps a history with many series (100k for the discovery benchmark) small.
 package main
 
@@ -21,6 +22,15 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "promgen: END_UNIX_SECONDS:", err)
 		os.Exit(2)
+	}
+	if os.Args[1] == "fleet" {
+		b, err := promgen.FleetOpenMetrics(time.Unix(end, 0).UTC())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Stdout.Write(b)
+		return
 	}
 	spec := promgen.Scenario(os.Args[1], time.Unix(end, 0).UTC())
 	if len(os.Args) >= 4 {
