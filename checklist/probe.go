@@ -55,8 +55,13 @@ func runProbe(ctx context.Context, inv *Investigation, top *investigate.Finding)
 	}
 	summary := fmt.Sprintf("%d probe requests: p50 %.0fms, p99 %.0fms, success %.0f%%", res.Requests, res.Latency.P50Ms, res.Latency.P99Ms, res.SuccessRatio*100)
 	if inv.Sources.Logs != nil {
-		for _, id := range ids {
-			recs, q, err := inv.Sources.Logs.Logs(ctx, investigate.LogQuery{CorrelationID: id, Start: inv.Window.Start, End: inv.Now().Add(time.Minute), Limit: 1000})
+		// One query for every probe's correlation ID.
+		alts := make([]*investigate.LogExpr, len(ids))
+		for i, id := range ids {
+			alts[i] = investigate.FieldEq(investigate.FieldCorrelationID, id)
+		}
+		if len(alts) > 0 {
+			recs, q, err := inv.Sources.Logs.Logs(ctx, investigate.LogQuery{Expr: investigate.Or(alts...), Start: inv.Window.Start, End: inv.Now().Add(time.Minute), Limit: 1000 * len(alts)})
 			queries = append(queries, q...)
 			if err == nil {
 				rep.LogLines += len(recs)

@@ -3,17 +3,29 @@ package checklist
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dbgtool/dbg/investigate"
 )
 
-// logsStep: the log lines of the sampled failing traces, and the error templates (Drain) that are new
-// or surging in the window against the baseline, across the service and the services it calls.
+// logsStep: the log lines of the sampled failing traces (one query for all their trace IDs), and the
+// error templates (Drain) that are new or surging in the window against the baseline, across the
+// service and the services it calls. Each finding carries the query that finds its lines, in dbg's
+// syntax and compiled for the backend.
 type logsStep struct{}
 
 func (logsStep) Number() StepID { return StepLogs }
 func (logsStep) Name() string   { return "Correlate logs" }
+
+// LogExplainer is a LogSource that can show a query in its backend's own language (LogQL, the
+// Elasticsearch query DSL, LogsQL); the checklist puts it in the evidence of log findings.
+type LogExplainer interface {
+	ExplainLogs(ctx context.Context, q investigate.LogQuery) (string, error)
+}
+
+// maxCorrelatedTraces caps the trace IDs of the one correlation query.
+const maxCorrelatedTraces = 100
 
 func (logsStep) Run(ctx context.Context, inv *Investigation, _ map[StepID]*StepResult) StepResult {
 	lev, err := inv.Logs(ctx)
@@ -21,32 +33,54 @@ func (logsStep) Run(ctx context.Context, inv *Investigation, _ map[StepID]*StepR
 		return sourceFailure(err)
 	}
 	res := StepResult{Queries: lev.Queries}
-	m := investigate.NewMiner(investigate.DefaultDrainConfig())
+	pm := investigate.NewPatternMiner(inv.Window, investigate.DefaultDrainConfig())
 	for i := range lev.Baseline {
-		m.AddRecord(&lev.Baseline[i], true)
+		pm.Add(&lev.Baseline[i], true)
 	}
 	for i := range lev.Window {
-		m.AddRecord(&lev.Window[i], false)
+		pm.Add(&lev.Window[i], false)
 	}
-	patterns := investigate.ComparePatterns(m, inv.Window, investigate.DefaultPatternOptions())
-	res.Findings = investigate.PatternFindings(patterns)
-	notes := []string{fmt.Sprintf("%d log lines in the window, %d in the baseline, %d templates", len(lev.Window), len(lev.Baseline), m.Len())}
-	// Lines of the failing traces: what the code said when those requests failed.
+	mined := pm.Result(investigate.DefaultPatternOptions())
+	patterns := mined.Patterns
+	res.Findings = mined.Findings
+	if ex, ok := inv.Sources.Logs.(LogExplainer); ok {
+		for i := range res.Findings {
+			f := &res.Findings[i]
+			expr, err := investigate.ParseLogQuery(fmt.Sprint(f.Evidence["query"]))
+			if err != nil || expr == nil {
+				continue
+			}
+			if bq, err := ex.ExplainLogs(ctx, investigate.LogQuery{Expr: expr, Start: inv.Window.Start, End: inv.Window.End}); err == nil {
+				f.Evidence["backend_query"] = bq
+			}
+		}
+	}
+	notes := []string{fmt.Sprintf("%d log lines in the window, %d in the baseline, %d templates", len(lev.Window), len(lev.Baseline), mined.Templates)}
+	// Lines of the failing traces: what the code said when those requests failed, in one query.
 	if tev, err := inv.Traces(ctx); err == nil {
-		failing := map[string]bool{}
+		var ids []string
 		for _, r := range tev.Window {
-			if r.RequestFailed() {
-				failing[strings.ToLower(strings.TrimLeft(r.TraceID, "0"))] = true
+			if r.RequestFailed() && r.TraceID != "" && !slices.Contains(ids, r.TraceID) {
+				ids = append(ids, r.TraceID)
 			}
 		}
-		n := 0
-		for _, r := range lev.Window {
-			if r.TraceID != "" && failing[strings.ToLower(strings.TrimLeft(r.TraceID, "0"))] {
-				n++
-			}
+		slices.Sort(ids)
+		if len(ids) > maxCorrelatedTraces {
+			ids = ids[:maxCorrelatedTraces]
 		}
-		if len(failing) > 0 {
-			notes = append(notes, fmt.Sprintf("%d lines belong to the %d failing traces sampled", n, len(failing)))
+		if len(ids) > 0 {
+			alts := make([]*investigate.LogExpr, len(ids))
+			for i, id := range ids {
+				alts[i] = investigate.FieldEq(investigate.FieldTraceID, id)
+			}
+			q := investigate.LogQuery{Expr: investigate.Or(alts...), Start: inv.Window.Start, End: inv.Window.End, Limit: inv.Options.LogLimit}
+			recs, qs, err := inv.Sources.Logs.Logs(ctx, q)
+			res.Queries = append(res.Queries, qs...)
+			if err != nil {
+				notes = append(notes, "the failing traces' lines could not be read: "+err.Error())
+			} else {
+				notes = append(notes, fmt.Sprintf("%d lines belong to the %d failing traces sampled", len(recs), len(ids)))
+			}
 		}
 	}
 	top := patterns

@@ -1,7 +1,9 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -43,13 +45,29 @@ func (p promMetrics) Hotspots(ctx context.Context, service string, w investigate
 
 type storeLogs struct{ src LogSource }
 
+// ExplainLogs is q compiled for the store, on one line: the request line, then the query.
+func (l storeLogs) ExplainLogs(ctx context.Context, q investigate.LogQuery) (string, error) {
+	r, err := l.src.Explain(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	var compact bytes.Buffer
+	if json.Compact(&compact, []byte(r.Query)) == nil {
+		r.Query = compact.String() // a _search body on one line
+	}
+	return strings.Replace(strings.TrimPrefix(r.String(), "# "), "\n", ": ", 1), nil
+}
+
 func (l storeLogs) Logs(ctx context.Context, q investigate.LogQuery) ([]investigate.LogRecord, []string, error) {
 	var out []investigate.LogRecord
 	warns, err := l.src.Logs(ctx, q, func(r investigate.LogRecord) error {
 		out = append(out, r)
 		return nil
 	})
-	queries := []string{fmt.Sprintf("logs service=%q start=%s end=%s limit=%d", q.Service, q.Start.UTC().Format("2006-01-02T15:04:05Z"), q.End.UTC().Format("2006-01-02T15:04:05Z"), q.Limit)}
+	queries := []string{}
+	if bq, err := l.ExplainLogs(ctx, q); err == nil {
+		queries = append(queries, bq)
+	}
 	for _, w := range warns {
 		queries = append(queries, "warning: "+w)
 	}

@@ -577,8 +577,9 @@ func PatternFindings(ps []Pattern) []Finding {
 		}
 		f := Finding{
 			Kind: KindLogPattern, Score: p.Score, Service: p.Service,
-			Title:    fmt.Sprintf("%s: %s (%s)", what, oneLineCut(tmpl, 120), detail),
-			Evidence: map[string]any{"template": p.Template, "count": p.Count, "baseline_count": p.BaselineCount, "sample": p.Sample},
+			Title: fmt.Sprintf("%s: %s (%s)", what, oneLineCut(tmpl, 120), detail),
+			Evidence: map[string]any{"template": p.Template, "count": p.Count, "baseline_count": p.BaselineCount, "sample": p.Sample,
+				"query": PatternQuery(&p).String()},
 			TraceIDs: append([]string{}, p.TraceIDs...),
 			Recommendation: "Read the sample line and the trace IDs: a template that appeared with the incident usually " +
 				"names the failing dependency or input.",

@@ -64,33 +64,43 @@ type LogQuery struct {
 	Grep string
 	// Limit caps the records returned; 0 means no cap.
 	Limit int
+	// Expr is the parsed query (`dbg logs 'QUERY'`), joined by AND with the fields above; nil for none.
+	Expr *LogExpr
 }
 
-// Match reports whether r satisfies q, for sources (files) that filter on the client side. A zero Start
-// or End leaves that side open.
-func (q *LogQuery) Match(r *LogRecord) bool {
-	if !q.Start.IsZero() && !r.Time.IsZero() && r.Time.Before(q.Start) {
-		return false
+// LogRequest is a compiled log query as its backend receives it: what --explain prints and the
+// checklist lists as a step's queries.
+type LogRequest struct {
+	Backend string `json:"backend"`
+	Method  string `json:"method,omitempty"`
+	URL     string `json:"url,omitempty"`
+	// Query is the LogQL or LogsQL text, or the _search body as JSON.
+	Query string `json:"query"`
+	// Params are the other request parameters (start, end, limit, index).
+	Params map[string]string `json:"params,omitempty"`
+}
+
+// String is the request on one header line ("VictoriaLogs POST URL start=… end=…") and the query
+// after it.
+func (r LogRequest) String() string {
+	var b strings.Builder
+	b.WriteString("# " + r.Backend)
+	if r.Method != "" {
+		b.WriteString(" " + r.Method)
 	}
-	if !q.End.IsZero() && !r.Time.IsZero() && !r.Time.Before(q.End) {
-		return false
+	if r.URL != "" {
+		b.WriteString(" " + r.URL)
 	}
-	if q.Service != "" && r.Service != q.Service {
-		return false
+	keys := make([]string, 0, len(r.Params))
+	for k := range r.Params {
+		keys = append(keys, k)
 	}
-	if q.TraceID != "" && !sameID(r.TraceID, q.TraceID) {
-		return false
+	slices.Sort(keys)
+	for _, k := range keys {
+		b.WriteString(" " + k + "=" + r.Params[k])
 	}
-	if q.CorrelationID != "" && r.CorrelationID != q.CorrelationID {
-		return false
-	}
-	if q.Level != "" && !strings.EqualFold(r.Level, q.Level) {
-		return false
-	}
-	if q.Grep != "" && !strings.Contains(r.Message, q.Grep) {
-		return false
-	}
-	return true
+	b.WriteString("\n" + r.Query)
+	return b.String()
 }
 
 // sameID compares trace or span IDs the way backends print them: case-insensitively and ignoring the

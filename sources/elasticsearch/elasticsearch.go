@@ -24,6 +24,8 @@ type Fields struct {
 	Time, Service, Level, Message, TraceID, SpanID string
 	// CorrelationID lists the fields a correlation ID may be in; any of them matches.
 	CorrelationID []string
+	// Renames maps other field names as typed in a query to the document field (duration → event.duration).
+	Renames map[string]string
 }
 
 // ECSFields are the Elastic Common Schema names.
@@ -109,6 +111,7 @@ type Clause map[string]any
 type BoolQuery struct {
 	Filter             []Clause `json:"filter,omitempty"`
 	Should             []Clause `json:"should,omitempty"`
+	MustNot            []Clause `json:"must_not,omitempty"`
 	MinimumShouldMatch int      `json:"minimum_should_match,omitempty"`
 }
 
@@ -128,9 +131,9 @@ type SearchRequest struct {
 	TrackTotalHits bool                        `json:"track_total_hits"`
 }
 
-// BuildRequest turns q into a _search body: every filter a bool filter clause holding the user's value
-// as a JSON string.
-func BuildRequest(q investigate.LogQuery, f Fields, size int) SearchRequest {
+// BuildRequest turns q into a _search body: the time range and q.Filter() compiled by Compile, each
+// clause holding the user's value as a JSON string or number.
+func BuildRequest(q investigate.LogQuery, f Fields, size int) (SearchRequest, error) {
 	var filters []Clause
 	rng := map[string]any{"format": "strict_date_optional_time_nanos"}
 	if !q.Start.IsZero() {
@@ -142,31 +145,18 @@ func BuildRequest(q investigate.LogQuery, f Fields, size int) SearchRequest {
 	if len(rng) > 1 {
 		filters = append(filters, Clause{"range": map[string]any{f.Time: rng}})
 	}
-	if q.Service != "" {
-		filters = append(filters, Clause{"term": map[string]any{f.Service: q.Service}})
-	}
-	if q.TraceID != "" {
-		filters = append(filters, Clause{"term": map[string]any{f.TraceID: q.TraceID}})
-	}
-	if q.CorrelationID != "" {
-		var should []Clause
-		for _, name := range f.CorrelationID {
-			should = append(should, Clause{"term": map[string]any{name: q.CorrelationID}})
+	if e := q.Filter(); e != nil {
+		parts := []*investigate.LogExpr{e}
+		if e.Op == investigate.ExprAnd {
+			parts = e.Args
 		}
-		filters = append(filters, Clause{"bool": BoolQuery{Should: should, MinimumShouldMatch: 1}})
-	}
-	if q.Level != "" {
-		l := q.Level
-		vals := []string{l}
-		for _, v := range []string{strings.ToLower(l), strings.ToUpper(l), strings.ToUpper(l[:1]) + strings.ToLower(l[1:])} {
-			if !contains(vals, v) {
-				vals = append(vals, v)
+		for _, p := range parts {
+			c, err := Compile(p, f)
+			if err != nil {
+				return SearchRequest{}, err
 			}
+			filters = append(filters, c)
 		}
-		filters = append(filters, Clause{"terms": map[string]any{f.Level: vals}})
-	}
-	if q.Grep != "" {
-		filters = append(filters, Clause{"match_phrase": map[string]any{f.Message: q.Grep}})
 	}
 	if filters == nil {
 		filters = []Clause{{"match_all": map[string]any{}}}
@@ -175,7 +165,128 @@ func BuildRequest(q investigate.LogQuery, f Fields, size int) SearchRequest {
 		Size:  size,
 		Query: map[string]BoolQuery{"bool": {Filter: filters}},
 		Sort:  []map[string]map[string]any{{f.Time: {"order": "asc"}}},
+	}, nil
+}
+
+// Compile turns a parsed log query into one query DSL clause, built as Go values and encoded as JSON
+// (never query_string): message words and phrases → match_phrase on the message field, field:value →
+// term (level: terms of its usual spellings), wildcards → wildcard with '*' and '?' of the value
+// escaped, comparisons → range, _exists_ → exists, AND → bool.filter, OR → bool.should, NOT →
+// bool.must_not. A duration comparison is an error: Elasticsearch stores durations as plain numbers
+// whose unit only the mapping knows.
+func Compile(e *investigate.LogExpr, f Fields) (Clause, error) {
+	switch e.Op {
+	case investigate.ExprAnd, investigate.ExprOr, investigate.ExprNot:
+		cs := make([]Clause, len(e.Args))
+		for i, a := range e.Args {
+			c, err := Compile(a, f)
+			if err != nil {
+				return nil, err
+			}
+			cs[i] = c
+		}
+		switch e.Op {
+		case investigate.ExprAnd:
+			return Clause{"bool": BoolQuery{Filter: cs}}, nil
+		case investigate.ExprOr:
+			return Clause{"bool": BoolQuery{Should: cs, MinimumShouldMatch: 1}}, nil
+		}
+		return Clause{"bool": BoolQuery{MustNot: cs}}, nil
 	}
+	t := &e.Term
+	names := f.names(t.Field)
+	anyOf := func(mk func(name string) Clause) Clause {
+		if len(names) == 1 {
+			return mk(names[0])
+		}
+		var should []Clause
+		for _, n := range names {
+			should = append(should, mk(n))
+		}
+		return Clause{"bool": BoolQuery{Should: should, MinimumShouldMatch: 1}}
+	}
+	switch t.Kind {
+	case investigate.TermText, investigate.TermContains:
+		return Clause{"match_phrase": map[string]any{f.Message: t.Value}}, nil
+	case investigate.TermEq:
+		if t.Field == investigate.FieldLevel {
+			return anyOf(func(n string) Clause { return Clause{"terms": map[string]any{n: levelSpellings(t.Value)}} }), nil
+		}
+		return anyOf(func(n string) Clause { return Clause{"term": map[string]any{n: t.Value}} }), nil
+	case investigate.TermWildcard:
+		v := map[string]any{"value": wildcardValue(t)}
+		if t.Field == "" {
+			v["case_insensitive"] = true
+			return Clause{"wildcard": map[string]any{f.Message: v}}, nil
+		}
+		return anyOf(func(n string) Clause { return Clause{"wildcard": map[string]any{n: v}} }), nil
+	case investigate.TermRange:
+		if t.IsDur {
+			return nil, fmt.Errorf("elasticsearch: %s:%s%s: Elasticsearch compares numbers, and only the index mapping knows a duration field's unit; write the number in that unit (%s:%s%d for milliseconds)",
+				t.Field, t.Cmp, t.Dur, t.Field, t.Cmp, t.Dur.Milliseconds())
+		}
+		op := map[string]string{">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}[t.Cmp]
+		return anyOf(func(n string) Clause { return Clause{"range": map[string]any{n: map[string]any{op: t.Num}}} }), nil
+	case investigate.TermExists:
+		return anyOf(func(n string) Clause { return Clause{"exists": map[string]any{"field": n}} }), nil
+	}
+	return Clause{"match_all": map[string]any{}}, nil
+}
+
+// levelSpellings are the level as given, lower, upper and title case: keyword fields are exact.
+func levelSpellings(l string) []string {
+	vals := []string{l}
+	if l == "" {
+		return vals
+	}
+	for _, v := range []string{strings.ToLower(l), strings.ToUpper(l), strings.ToUpper(l[:1]) + strings.ToLower(l[1:])} {
+		if !contains(vals, v) {
+			vals = append(vals, v)
+		}
+	}
+	return vals
+}
+
+// wildcardValue writes the pattern for a wildcard query: '*' between the pieces, and '*', '?' and
+// '\' inside them escaped with '\', so only the user's stars are wildcards.
+func wildcardValue(t *investigate.LogTerm) string {
+	esc := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`)
+	var b strings.Builder
+	if t.LeadStar {
+		b.WriteByte('*')
+	}
+	for i, p := range t.Parts {
+		if i > 0 {
+			b.WriteByte('*')
+		}
+		b.WriteString(esc.Replace(p))
+	}
+	if t.TrailStar {
+		b.WriteByte('*')
+	}
+	return b.String()
+}
+
+// names are the document fields of a canonical field.
+func (f Fields) names(field string) []string {
+	switch field {
+	case investigate.FieldService:
+		return []string{f.Service}
+	case investigate.FieldLevel:
+		return []string{f.Level}
+	case investigate.FieldMessage:
+		return []string{f.Message}
+	case investigate.FieldTraceID:
+		return []string{f.TraceID}
+	case investigate.FieldSpanID:
+		return []string{f.SpanID}
+	case investigate.FieldCorrelationID:
+		return f.CorrelationID
+	}
+	if r := f.Renames[field]; r != "" {
+		return []string{r}
+	}
+	return []string{field}
 }
 
 func contains(list []string, s string) bool {
@@ -248,6 +359,24 @@ func (c *Client) Record(h Hit) (investigate.LogRecord, error) {
 	return r, nil
 }
 
+// Explain is the first _search request Logs sends for q, for --explain.
+func (c *Client) Explain(_ context.Context, q investigate.LogQuery) (investigate.LogRequest, error) {
+	size := c.cfg.PageSize
+	if q.Limit > 0 {
+		size = min(size, q.Limit)
+	}
+	req, err := BuildRequest(q, c.cfg.Fields, size)
+	if err != nil {
+		return investigate.LogRequest{}, err
+	}
+	body, err := json.MarshalIndent(req, "", "  ")
+	if err != nil {
+		return investigate.LogRequest{}, err
+	}
+	return investigate.LogRequest{Backend: "Elasticsearch", Method: "POST", URL: c.http.BaseURL() + "/" + c.cfg.Index + "/_search",
+		Query: string(body)}, nil
+}
+
 // Logs streams the records matching q in time order, page by page with search_after.
 func (c *Client) Logs(ctx context.Context, q investigate.LogQuery, emit func(investigate.LogRecord) error) ([]string, error) {
 	var warnings []string
@@ -255,7 +384,10 @@ func (c *Client) Logs(ctx context.Context, q investigate.LogQuery, emit func(inv
 	if q.Limit > 0 {
 		size = min(size, q.Limit)
 	}
-	req := BuildRequest(q, c.cfg.Fields, size)
+	req, err := BuildRequest(q, c.cfg.Fields, size)
+	if err != nil {
+		return nil, err
+	}
 	pit, flavor := c.openPIT(ctx)
 	if pit != "" {
 		defer func() { c.closePIT(pit, flavor) }() // the id the server sent last

@@ -183,7 +183,11 @@ func TestBuildRequestHostileValues(t *testing.T) {
 	for _, v := range hostile {
 		q := investigate.LogQuery{Service: v, TraceID: v, CorrelationID: v, Level: v + "x", Grep: v,
 			Start: time.Unix(1, 0), End: time.Unix(2, 0)}
-		b, err := json.Marshal(BuildRequest(q, ECSFields(), 10))
+		req, err := BuildRequest(q, ECSFields(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(req)
 		if err != nil {
 			t.Fatal(err)
 		}

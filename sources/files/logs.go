@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/sources/logline"
@@ -46,6 +47,23 @@ func (f *LogFile) Check(context.Context) error {
 	return fh.Close()
 }
 
+// Explain says what Logs does with q: dbg evaluates the query itself on each parsed record, so the
+// "query" is q's filter in dbg's own syntax, with the time range.
+func (f *LogFile) Explain(_ context.Context, q investigate.LogQuery) (investigate.LogRequest, error) {
+	r := investigate.LogRequest{Backend: "file (evaluated by dbg on each parsed record)", URL: f.Name(), Query: q.Filter().String(),
+		Params: map[string]string{}}
+	if r.Query == "" {
+		r.Query = "*"
+	}
+	if !q.Start.IsZero() {
+		r.Params["start"] = q.Start.UTC().Format(time.RFC3339Nano)
+	}
+	if !q.End.IsZero() {
+		r.Params["end"] = q.End.UTC().Format(time.RFC3339Nano)
+	}
+	return r, nil
+}
+
 // Logs streams the records matching q, in file order, to emit. The file's lines are not reordered:
 // one process's log is already in time order.
 func (f *LogFile) Logs(ctx context.Context, q investigate.LogQuery, emit func(investigate.LogRecord) error) ([]string, error) {
@@ -70,8 +88,9 @@ func (f *LogFile) Logs(ctx context.Context, q investigate.LogQuery, emit func(in
 	}
 	n := 0
 	emitted := false // the error came from emit: return it as it is
+	m := q.Matcher()
 	err := ReadLogs(ctx, r, p, func(rec investigate.LogRecord) error {
-		if !q.Match(&rec) {
+		if !m.Match(&rec) {
 			return nil
 		}
 		n++

@@ -54,6 +54,15 @@ func logqlShape(t *testing.T, q string) string {
 	return b.String()
 }
 
+func mustBuild(t *testing.T, q investigate.LogQuery, cfg Config) string {
+	t.Helper()
+	s, err := BuildQuery(q, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestBuildQuery(t *testing.T) {
 	cfg := Config{ServiceLabel: "service_name", LevelLabel: "detected_level"}
 	tests := []struct {
@@ -71,7 +80,7 @@ func TestBuildQuery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := BuildQuery(tt.q, tt.cfg); got != tt.want {
+			if got := mustBuild(t, tt.q, tt.cfg); got != tt.want {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
 		})
@@ -80,9 +89,9 @@ func TestBuildQuery(t *testing.T) {
 
 func TestBuildQueryHostileValues(t *testing.T) {
 	cfg := Config{ServiceLabel: "service_name", LevelLabel: "detected_level", TraceLabel: "trace_id"}
-	want := logqlShape(t, BuildQuery(investigate.LogQuery{Service: "a", TraceID: "b", CorrelationID: "c", Grep: "d", Level: "e"}, cfg))
+	want := logqlShape(t, mustBuild(t, investigate.LogQuery{Service: "a", TraceID: "b", CorrelationID: "c", Grep: "d", Level: "e"}, cfg))
 	for _, v := range hostile {
-		got := BuildQuery(investigate.LogQuery{Service: v, TraceID: v, CorrelationID: v, Grep: v, Level: v}, cfg)
+		got := mustBuild(t, investigate.LogQuery{Service: v, TraceID: v, CorrelationID: v, Grep: v, Level: v}, cfg)
 		if s := logqlShape(t, got); s != want {
 			t.Errorf("value %q changed the query:\n got %s\nwant %s\n(%s)", v, s, want, got)
 		}

@@ -26,6 +26,8 @@ import (
 // both found.
 type Fields struct {
 	Service, Level, TraceID, SpanID, CorrelationID []string
+	// Renames maps other field names as typed in a query to the stored name (duration → duration_ms).
+	Renames map[string]string
 }
 
 // DefaultFields are the names VictoriaLogs gets from OpenTelemetry, Vector, Promtail-style shippers and
@@ -65,7 +67,9 @@ func New(ep httpx.Endpoint, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if len(cfg.Fields.Service) == 0 {
+		r := cfg.Fields.Renames
 		cfg.Fields = DefaultFields()
+		cfg.Fields.Renames = r
 	}
 	// _msg and _time are VictoriaLogs' own names for the message and the time.
 	names := investigate.DefaultFieldNames().Prepend(investigate.FieldNames{Message: []string{"_msg"}, Time: []string{"_time"}}).Prepend(cfg.Names)
@@ -82,36 +86,10 @@ func (c *Client) Check(ctx context.Context) error {
 // so strconv.Quote escapes quotes, backslashes and control characters.
 func Quote(s string) string { return strconv.Quote(s) }
 
-// BuildQuery turns q into LogsQL. The time range goes in the start and end parameters, not here.
+// BuildQuery turns q into LogsQL: q.Filter() compiled by Compile, then sorted by time and limited.
+// The time range goes in the start and end parameters, not here.
 func BuildQuery(q investigate.LogQuery, f Fields) string {
-	var parts []string
-	anyOf := func(names []string, op, value string) {
-		alts := make([]string, 0, len(names))
-		for _, n := range names {
-			alts = append(alts, Quote(n)+":"+op+Quote(value))
-		}
-		if len(alts) == 1 {
-			parts = append(parts, alts[0])
-			return
-		}
-		parts = append(parts, "("+strings.Join(alts, " or ")+")")
-	}
-	if q.Service != "" {
-		anyOf(f.Service, "=", q.Service)
-	}
-	if q.TraceID != "" {
-		anyOf(f.TraceID, "=", q.TraceID)
-	}
-	if q.CorrelationID != "" {
-		anyOf(f.CorrelationID, "=", q.CorrelationID)
-	}
-	if q.Level != "" {
-		anyOf(f.Level, "~", "(?i)^"+regexp.QuoteMeta(q.Level)+"$")
-	}
-	if q.Grep != "" {
-		parts = append(parts, "_msg:~"+Quote(regexp.QuoteMeta(q.Grep)))
-	}
-	query := strings.Join(parts, " ")
+	query := Compile(q.Filter(), f)
 	if query == "" {
 		query = "*"
 	}
@@ -120,6 +98,108 @@ func BuildQuery(q investigate.LogQuery, f Fields) string {
 		query += " | limit " + strconv.Itoa(q.Limit)
 	}
 	return query
+}
+
+// Compile turns a parsed log query into a LogsQL filter (empty for nil). Every field name and value
+// is a quoted LogsQL string; numbers and durations are written by dbg; regexps are built with
+// regexp.QuoteMeta. So nothing a user types can change the query's shape. Terms compile to:
+// message words and phrases → i("…") (case-insensitive phrase), field:value → "f":="v" (level: a
+// case-insensitive regexp), wildcards → "f":="prefix"* or an anchored regexp, comparisons → "f":>N,
+// _exists_ → "f":*, NOT → !, OR → or. Canonical fields (service, level, trace_id, …) try each name
+// in f.
+func Compile(e *investigate.LogExpr, f Fields) string {
+	if e == nil {
+		return ""
+	}
+	return compile(e, f)
+}
+
+func compile(e *investigate.LogExpr, f Fields) string {
+	switch e.Op {
+	case investigate.ExprAnd, investigate.ExprOr:
+		parts := make([]string, len(e.Args))
+		for i, a := range e.Args {
+			parts[i] = compile(a, f)
+		}
+		if e.Op == investigate.ExprAnd {
+			return strings.Join(parts, " ")
+		}
+		return "(" + strings.Join(parts, " or ") + ")"
+	case investigate.ExprNot:
+		if inner := e.Args[0]; inner.Op == investigate.ExprAnd {
+			return "!(" + compile(inner, f) + ")"
+		}
+		return "!" + compile(e.Args[0], f)
+	}
+	t := &e.Term
+	names := f.names(t.Field)
+	switch t.Kind {
+	case investigate.TermText:
+		return "i(" + Quote(t.Value) + ")"
+	case investigate.TermContains:
+		return "_msg:~" + Quote(regexp.QuoteMeta(t.Value))
+	case investigate.TermEq:
+		if t.Field == investigate.FieldLevel {
+			return anyOf(names, "~"+Quote("(?i)^"+regexp.QuoteMeta(t.Value)+"$"))
+		}
+		return anyOf(names, "="+Quote(t.Value))
+	case investigate.TermWildcard:
+		if t.Field == "" {
+			return "_msg:~" + Quote(investigate.MessagePattern(t))
+		}
+		if len(t.Parts) == 1 && !t.LeadStar && t.TrailStar {
+			return anyOf(names, "="+Quote(t.Parts[0])+"*")
+		}
+		return anyOf(names, "~"+Quote(investigate.FieldPattern(t)))
+	case investigate.TermRange:
+		v := strconv.FormatFloat(t.Num, 'f', -1, 64)
+		if t.IsDur {
+			v = t.Dur.String()
+		}
+		return anyOf(names, t.Cmp+v)
+	case investigate.TermExists:
+		return anyOf(names, "*")
+	}
+	return "*"
+}
+
+// anyOf is the filter on any of the names: "a":F, or ("a":F or "b":F).
+func anyOf(names []string, filter string) string {
+	alts := make([]string, len(names))
+	for i, n := range names {
+		alts[i] = Quote(n) + ":" + filter
+	}
+	if len(alts) == 1 {
+		return alts[0]
+	}
+	return "(" + strings.Join(alts, " or ") + ")"
+}
+
+// names are the VictoriaLogs field names of a canonical field.
+func (f Fields) names(field string) []string {
+	var l []string
+	switch field {
+	case investigate.FieldService:
+		l = f.Service
+	case investigate.FieldLevel:
+		l = f.Level
+	case investigate.FieldTraceID:
+		l = f.TraceID
+	case investigate.FieldSpanID:
+		l = f.SpanID
+	case investigate.FieldCorrelationID:
+		l = f.CorrelationID
+	case investigate.FieldMessage:
+		l = []string{"_msg"}
+	default:
+		if r := f.Renames[field]; r != "" {
+			return []string{r}
+		}
+	}
+	if len(l) == 0 {
+		return []string{field}
+	}
+	return l
 }
 
 // Params are the HTTP query parameters for q.
@@ -133,6 +213,19 @@ func Params(q investigate.LogQuery, f Fields) url.Values {
 		v.Set("end", q.End.Add(-time.Nanosecond).UTC().Format(time.RFC3339Nano))
 	}
 	return v
+}
+
+// Explain is the request Logs sends for q, for --explain.
+func (c *Client) Explain(_ context.Context, q investigate.LogQuery) (investigate.LogRequest, error) {
+	p := Params(q, c.cfg.Fields)
+	r := investigate.LogRequest{Backend: "VictoriaLogs", Method: "POST", URL: c.http.BaseURL() + "/select/logsql/query",
+		Query: p.Get("query"), Params: map[string]string{}}
+	for _, k := range []string{"start", "end"} {
+		if v := p.Get(k); v != "" {
+			r.Params[k] = v
+		}
+	}
+	return r, nil
 }
 
 // Logs streams the records matching q to emit in time order.
