@@ -23,9 +23,10 @@ phase() { # phase NAME: print the time the previous phase took, start NAME
 
 # --- system packages -------------------------------------------------------
 # prometheus + promtool (Prometheus tests), postgresql (initdb/postgres),
-# chromium + a font (HTML report rendering).
+# chromium + a font (HTML report rendering), tcpdump + nftables + iproute2
+# (dbg net: real captures in network namespaces), tshark (its cross-check and bench-net.sh).
 phase "system packages"
-pkgs=(prometheus postgresql chromium fonts-liberation)
+pkgs=(prometheus postgresql chromium fonts-liberation tcpdump nftables iproute2 tshark)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -51,6 +51,7 @@ type stream struct {
 	dir            [2]half
 	app            app
 	detect         [2][]byte
+	first          [2]chunk // the first chunk of each direction's detect bytes, for its time
 	decided        bool
 	last           time.Time
 }
@@ -202,23 +203,39 @@ func (ss *streams) skip(s *stream, d int) {
 }
 
 func (ss *streams) feed(s *stream, d int, c chunk) {
-	if !s.decided {
-		s.detect[d] = append(s.detect[d], c.data...)
-		kind, sure := detect(d, s.detect[d])
-		if !sure && len(s.detect[d]) < 64 {
-			return
+	if s.decided {
+		if s.app != nil {
+			s.app.data(d, c)
 		}
-		s.decided = true
-		buf := s.detect[d]
-		s.detect = [2][]byte{}
-		s.app = ss.newApp(s, kind)
-		if s.app == nil {
-			return
-		}
-		c.data = buf
+		return
 	}
-	if s.app != nil {
-		s.app.data(d, c)
+	if len(s.detect[d]) == 0 {
+		s.first[d] = c
+	}
+	s.detect[d] = append(s.detect[d], c.data...)
+	// The client's first bytes name the protocol. A server may speak first (an HTTP/2 server's SETTINGS
+	// can reach the wire before the client's preface), so unknown server bytes wait for the client's.
+	kind, sure := "", false
+	if len(s.detect[0]) > 0 {
+		kind, sure = detect(0, s.detect[0])
+		sure = sure || len(s.detect[0]) >= 64
+	} else {
+		kind, sure = detect(1, s.detect[1])
+		sure = kind != "" || len(s.detect[1]) >= 16<<10
+	}
+	if !sure {
+		return
+	}
+	s.decided = true
+	bufs, first := s.detect, s.first
+	s.detect, s.first = [2][]byte{}, [2]chunk{}
+	if s.app = ss.newApp(s, kind); s.app == nil {
+		return
+	}
+	for dir := 0; dir < 2; dir++ {
+		if len(bufs[dir]) > 0 {
+			s.app.data(dir, chunk{n: first[dir].n, t: first[dir].t, data: bufs[dir]})
+		}
 	}
 }
 
@@ -254,8 +271,11 @@ func detect(d int, b []byte) (string, bool) {
 	if len(b) >= 3 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 {
 		return "tls", true
 	}
-	if d == 1 && bytes.HasPrefix(b, []byte("HTTP/1.")) {
-		return "http/1.1", true
+	if d == 1 {
+		if bytes.HasPrefix(b, []byte("HTTP/1.")) {
+			return "http/1.1", true
+		}
+		return "", false
 	}
 	if d == 0 {
 		sp := bytes.IndexByte(b, ' ')
