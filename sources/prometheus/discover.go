@@ -357,7 +357,11 @@ func (c *candidate) resolve(serviceLabel string) *Use {
 			why = append(why, "summary ("+c.base+" with quantile)")
 		}
 	default:
-		why = append(why, "counter")
+		if c.meta.Type == v1.MetricTypeCounter && !strings.HasSuffix(c.base, "_total") {
+			why = append(why, "counter (its type from the metadata)")
+		} else {
+			why = append(why, "counter")
+		}
 	}
 	if c.conv != nil {
 		why = append([]string{"built-in name"}, why...)

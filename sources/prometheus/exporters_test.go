@@ -2,9 +2,14 @@ package prometheus
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dbgtool/dbg/internal/promgen"
 	"github.com/dbgtool/dbg/internal/testserver"
@@ -171,5 +176,63 @@ func TestHotspotsExporters(t *testing.T) {
 	}
 	if !slices.ContainsFunc(all.Tables.Latency.Rows, func(r investigate.LatencyRow) bool { return r.Service == "storefront" }) {
 		t.Error("no row for the service only the ingress reports")
+	}
+}
+
+// TestHotspotsMetadata: a live target scraped by a real Prometheus, whose request counter has no
+// _total and no request-ish suffix (text format 0.0.4 allows it): only /api/v1/metadata says it is a
+// counter, and discovery reads it from there.
+func TestHotspotsMetadata(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real Prometheus")
+	}
+	var mu sync.Mutex
+	n := 0
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		k := n
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintf(w, "# HELP checkout_http_served Requests served.\n# TYPE checkout_http_served counter\n")
+		fmt.Fprintf(w, "checkout_http_served{route=\"/pay\",code=\"200\"} %d\n", 100*k)
+		fmt.Fprintf(w, "checkout_http_served{route=\"/pay\",code=\"500\"} %d\n", 10*k)
+	}))
+	defer target.Close()
+	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: checkout\n    static_configs:\n      - targets: [%q]\n",
+		strings.TrimPrefix(target.URL, "http://"))
+	srv := testserver.PrometheusWithConfig(t, cfg)
+	src := newSource(t, srv.URL)
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		w, err := investigate.ParseWindow("1m", "", "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, reqs, err := src.Hotspots(ctx, HotspotQuery{Window: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got *investigate.ConventionUse
+		for i, u := range in.Conventions {
+			if u.Metric == "checkout_http_served" {
+				got = &in.Conventions[i]
+			}
+		}
+		if got != nil && len(in.Requests.Rate) > 0 {
+			if got.Role != "requests" || !strings.Contains(got.Why, "from the metadata") || !slices.Equal(got.Services, []string{"checkout"}) ||
+				!strings.Contains(got.Why, "status code") {
+				t.Errorf("use = %+v", got)
+			}
+			if !slices.ContainsFunc(reqs, func(r Request) bool { return r.API == "metadata" }) {
+				t.Error("no metadata call recorded")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("checkout_http_served not discovered from the metadata within 30s: %+v", in.Conventions)
+		}
+		time.Sleep(time.Second)
 	}
 }
