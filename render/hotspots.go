@@ -108,7 +108,7 @@ func Hotspots(w io.Writer, rep *investigate.HotspotReport, f Format, o Options, 
 		return err
 	}
 
-	section("Errors (5xx against the baseline)")
+	section("Errors (server failures against the baseline)")
 	rows = nil
 	for i, r := range t.Errors.Rows {
 		rows = append(rows, []string{fmt.Sprint(i + 1), cell(r.Service, 30), cell(r.Operation, 40),
