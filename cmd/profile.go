@@ -276,7 +276,7 @@ func profileOnce(ctx context.Context, o *ProfileOptions, rep *investigate.Profil
 	if err := pprof.CheckKind(l.prof, o.Kind, l.from); err != nil {
 		return err
 	}
-	idx, err := l.prof.SampleIndex(o.Sample)
+	idx, err := l.prof.SampleIndex(investigate.SampleFor(l.prof, o.Kind, o.Sample))
 	if err != nil {
 		return usageErrorf("--sample: %s: %v", l.from, err)
 	}

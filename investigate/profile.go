@@ -127,7 +127,10 @@ type TopOptions struct {
 }
 
 // TopFunctions aggregates a profile by function, sorted by flat (or cum) value, largest first, and
-// returns the total of the kept samples. Recursion counts a function's cum once per sample.
+// returns the profile's total as go tool pprof computes it: the sum of absolute values (a delta profile's
+// negative samples count by their size, not against the positive ones) over every sample, --focus or not,
+// so shares of a focused table are shares of the whole profile (pprof's default; its
+// -relative_percentages is the other choice). Recursion counts a function's cum once per sample.
 func TopFunctions(p *Profile, o TopOptions) ([]TopEntry, int64) {
 	nt := len(p.SampleTypes)
 	if nt == 0 || o.Sample < 0 || o.Sample >= nt {
@@ -172,11 +175,11 @@ func TopFunctions(p *Profile, o TopOptions) ([]TopEntry, int64) {
 		if v == 0 {
 			continue
 		}
+		total += abs64(v)
 		st := p.StackData[p.StackStart[s]:p.StackStart[s+1]]
 		if focus != nil && !anyFocus(st, focus) {
 			continue
 		}
-		total += v
 		if len(st) == 0 {
 			continue
 		}
@@ -217,6 +220,38 @@ func TopFunctions(p *Profile, o TopOptions) ([]TopEntry, int64) {
 	}
 	SortTop(out, o.ByCum)
 	return out, total
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// DefaultSampleTypes is the sample type each `dbg profile` kind ranks by when --sample is not given
+// (docs/profile.md's table). The kind decides, not the file: Go's heap and allocs profiles are one
+// profile with one default sample type each endpoint sets, so a file saved from /allocs read as heap
+// (or the other way round) would otherwise rank by the other endpoint's figure.
+var DefaultSampleTypes = map[string]string{
+	"cpu": "cpu", "heap": "inuse_space", "allocs": "alloc_space", "goroutine": "goroutine",
+	"mutex": "delay", "block": "delay",
+}
+
+// SampleFor is the sample type to rank a kind's profile by: the one asked for, else the kind's default
+// when the profile has it, else the profile's own default (empty).
+func SampleFor(p *Profile, kind, asked string) string {
+	if asked != "" {
+		return asked
+	}
+	if d := DefaultSampleTypes[kind]; d != "" {
+		for _, st := range p.SampleTypes {
+			if st.Type == d {
+				return d
+			}
+		}
+	}
+	return ""
 }
 
 func anyFocus(st []int32, focus []bool) bool {
@@ -312,8 +347,8 @@ func CPUHotspots(top []TopEntry, total int64, unit string, o CPUHotspotOptions) 
 		}
 		value, vunit := float64(e.Flat), unit
 		shown := fmt.Sprintf("%d %s", e.Flat, unit)
-		if unit == "nanoseconds" {
-			value, vunit = round3(float64(e.Flat)/1e9), "seconds"
+		if scale, ok := secondsPer[unit]; ok {
+			value, vunit = round3(float64(e.Flat)*scale), "seconds"
 			shown = fmt.Sprintf("%.2fs", value)
 		}
 		out = append(out, Finding{
@@ -330,6 +365,9 @@ func CPUHotspots(top []TopEntry, total int64, unit string, o CPUHotspotOptions) 
 	}
 	return RankFindings(out)
 }
+
+// secondsPer is how many seconds one unit of a time-valued sample type is.
+var secondsPer = map[string]float64{"nanoseconds": 1e-9, "microseconds": 1e-6, "milliseconds": 1e-3, "seconds": 1}
 
 func shortFile(file string, line int64) string {
 	if file == "" {

@@ -106,6 +106,14 @@ func percent(v, total int64) string {
 // milliseconds, counts as they are.
 func ProfileValue(v int64, unit string) string {
 	switch unit {
+	case "microseconds", "milliseconds", "seconds":
+		// Other profilers (and pprof's own converters) write time in these units; show them as time.
+		per := map[string]int64{"microseconds": 1e3, "milliseconds": 1e6, "seconds": 1e9}[unit]
+		return ProfileValue(v*per, "nanoseconds")
+	case "", "count":
+		return fmt.Sprint(v)
+	}
+	switch unit {
 	case "bytes":
 		return investigate.FormatBytes(float64(v))
 	case "nanoseconds":
@@ -123,7 +131,7 @@ func ProfileValue(v int64, unit string) string {
 		}
 		return fmt.Sprintf("%dns", v)
 	}
-	return fmt.Sprint(v)
+	return fmt.Sprint(v) + " " + Clean(unit)
 }
 
 // shortPath keeps the last two path elements of a source file, which is what a reader recognises.

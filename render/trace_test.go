@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -30,5 +31,22 @@ func TestTraceMicroseconds(t *testing.T) {
 	}
 	if msCell(12.34) != "12.3" || msCell(0) != "0.0" {
 		t.Errorf("msCell(12.34)=%q msCell(0)=%q", msCell(12.34), msCell(0))
+	}
+}
+
+func TestProfileValueUnits(t *testing.T) {
+	cases := map[[2]string]string{
+		{"1500", "microseconds"}: "1.5ms",
+		{"2", "seconds"}:         "2.00s",
+		{"42", "count"}:          "42",
+		{"7", "objects"}:         "7 objects",
+		{"2048", "bytes"}:        "2.0 KiB",
+	}
+	for in, want := range cases {
+		var v int64
+		fmt.Sscan(in[0], &v)
+		if got := ProfileValue(v, in[1]); got != want {
+			t.Errorf("ProfileValue(%s %s) = %q, want %q", in[0], in[1], got, want)
+		}
 	}
 }

@@ -3,11 +3,14 @@ package pprof
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
 	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/sources/safeio"
 )
 
 // maxDumpFrames bounds the frames kept per goroutine; the runtime itself elides beyond 100.
@@ -15,7 +18,15 @@ const maxDumpFrames = 128
 
 // ParseGoroutineDump reads the text goroutine dump net/http/pprof serves with debug=2 (the format of an
 // unrecovered panic): one block per goroutine with its state, wait time, stack and creator.
+// A gzipped dump (what `curl … | gzip` or a support bundle stores) is decompressed first, bounded.
 func ParseGoroutineDump(data []byte, from string) ([]investigate.GoroutineStack, error) {
+	if safeio.IsGzip(data) {
+		raw, err := safeio.GunzipBytes(data, safeio.DefaultMaxReadBytes, from, safeio.RaiseBudget)
+		if err != nil {
+			return nil, err
+		}
+		data = raw
+	}
 	var out []investigate.GoroutineStack
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
@@ -195,6 +206,16 @@ func ProfileFromGoroutines(gs []investigate.GoroutineStack) *investigate.Profile
 }
 
 // IsGoroutineDump says whether bytes look like a debug=2 goroutine dump rather than a binary profile.
+// A gzipped dump counts: only its first bytes are decompressed to tell.
 func IsGoroutineDump(data []byte) bool {
+	if safeio.IsGzip(data) {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return false
+		}
+		head := make([]byte, 64)
+		n, _ := io.ReadFull(zr, head)
+		data = head[:n]
+	}
 	return bytes.HasPrefix(bytes.TrimLeft(data[:min(len(data), 64)], " \r\n\t"), []byte("goroutine "))
 }

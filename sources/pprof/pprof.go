@@ -415,10 +415,24 @@ func CheckKind(p *investigate.Profile, kind, from string) error {
 		return nil
 	}
 	suggest := got
-	if got == "contention" {
+	switch got {
+	case "contention":
 		suggest = "mutex (or block)"
+	case "threadcreate":
+		// dbg has no threadcreate command: its stacks are what the top table of go tool pprof shows.
+		return fmt.Errorf("%s is a threadcreate profile (sample types %s), not %s; dbg does not analyse thread creation: read it with `go tool pprof -top %s`",
+			from, strings.Join(p.SampleTypeNames(), ", "), kind, pprofArg(from))
 	}
 	return fmt.Errorf("%s is a %s profile (sample types %s), not %s; run `dbg profile %s` for it", from, got, strings.Join(p.SampleTypeNames(), ", "), kind, suggest)
+}
+
+// pprofArg is what to give go tool pprof for a profile dbg names as from.
+func pprofArg(from string) string {
+	f := strings.TrimPrefix(from, "profile file ")
+	if f == "stdin" || f == "" || strings.ContainsAny(f, " \t") {
+		return "FILE"
+	}
+	return f
 }
 
 // Save writes what was fetched into dir, named so `go tool pprof` and people can tell them apart:
