@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/dbgtool/dbg/investigate"
 )
@@ -20,7 +21,11 @@ func notConfigured(what, flag string) error {
 // Traces returns the analysed trace sample: the window (all recent traces plus the failing ones) and the
 // baseline.
 func (inv *Investigation) Traces(ctx context.Context) (traceEvidence, error) {
-	return inv.traces.get(func() (traceEvidence, error) {
+	return inv.traces.get(inv.traceFetch(ctx))
+}
+
+func (inv *Investigation) traceFetch(ctx context.Context) func() (traceEvidence, error) {
+	return func() (traceEvidence, error) {
 		var ev traceEvidence
 		src := inv.Sources.Traces
 		if src == nil {
@@ -52,7 +57,7 @@ func (inv *Investigation) Traces(ctx context.Context) (traceEvidence, error) {
 		ev.Window = analyzeAll(dedupeTraces(append(win, failing...)), inv.Options.Trace)
 		ev.Baseline = analyzeAll(dedupeTraces(base), inv.Options.Trace)
 		return ev, nil
-	})
+	}
 }
 
 func describeTraceQuery(q TraceQuery) string {
@@ -111,8 +116,14 @@ func (inv *Investigation) Logs(ctx context.Context) (logEvidence, error) {
 			return ev, notConfigured("log", "--victorialogs-url, --loki-url or --elasticsearch-url")
 		}
 		services := []string{inv.Service}
-		if tev, err := inv.Traces(ctx); err == nil {
+		// The called services come from the traces; a trace source that does not answer must not hold
+		// the logs back (one hung Jaeger marked a healthy log store failed): wait for it at most half the
+		// time left, then read the service's own logs.
+		var relatedNote []string
+		if tev, err, ok := inv.tracesWithin(ctx); ok && err == nil {
 			services = relatedServices(inv.Service, tev.Window, 8)
+		} else if !ok {
+			relatedNote = append(relatedNote, "warning: the trace source had not answered; logs read for "+inv.Service+" only, not the services it calls")
 		}
 		w := inv.Window
 		for _, svc := range services {
@@ -129,8 +140,23 @@ func (inv *Investigation) Logs(ctx context.Context) (logEvidence, error) {
 			ev.Queries = append(ev.Queries, q1...)
 			ev.Queries = append(ev.Queries, q2...)
 		}
+		ev.Queries = append(ev.Queries, relatedNote...)
 		return ev, nil
 	})
+}
+
+// tracesWithin is Traces for a step that can do without them: it waits at most half the time left,
+// and ok says whether the traces arrived.
+func (inv *Investigation) tracesWithin(ctx context.Context) (tev traceEvidence, err error, ok bool) {
+	return inv.traces.within(ctx, halfTimeLeft(ctx), inv.traceFetch(ctx))
+}
+
+// halfTimeLeft is half the time to ctx's deadline (a minute without one).
+func halfTimeLeft(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return max(0, time.Until(dl)/2)
+	}
+	return time.Minute
 }
 
 // relatedServices is the service and the services that appear in its traces, most frequent first.

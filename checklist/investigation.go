@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dbgtool/dbg/investigate"
@@ -113,15 +114,34 @@ type Investigation struct {
 	profiles lazy[profileEvidence]
 }
 
-// lazy fetches a value once; every caller waits for the same result.
+// lazy fetches a value once; every caller waits for the same result. Its state (started, done, err) is
+// what the report blames a source with: a source that never answered is named, one that answered is not
+// blamed for a step that waited on another.
 type lazy[T any] struct {
-	once sync.Once
-	val  T
-	err  error
+	once    sync.Once
+	val     T
+	err     error
+	started atomic.Bool
+	done    atomic.Bool
+	ready   chan struct{} // closed when done; made by start
+	mu      sync.Mutex
+}
+
+func (l *lazy[T]) readyChan() chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ready == nil {
+		l.ready = make(chan struct{})
+	}
+	return l.ready
 }
 
 func (l *lazy[T]) get(fetch func() (T, error)) (T, error) {
+	ready := l.readyChan()
 	l.once.Do(func() {
+		l.started.Store(true)
+		defer close(ready)
+		defer l.done.Store(true)
 		// A panicking source must fail every step that reads it, not hand the later ones empty evidence.
 		defer func() {
 			if r := recover(); r != nil {
@@ -131,6 +151,30 @@ func (l *lazy[T]) get(fetch func() (T, error)) (T, error) {
 		l.val, l.err = fetch()
 	})
 	return l.val, l.err
+}
+
+// state is the fetch's outcome so far: started, finished, and its error once finished.
+func (l *lazy[T]) state() (started, done bool, err error) {
+	if l.done.Load() {
+		return true, true, l.err
+	}
+	return l.started.Load(), false, nil
+}
+
+// within waits at most d for the fetch (starting it when no step has yet) and says whether it finished.
+func (l *lazy[T]) within(ctx context.Context, d time.Duration, fetch func() (T, error)) (T, error, bool) {
+	ready := l.readyChan()
+	go l.get(fetch)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ready:
+		return l.val, l.err, true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	var zero T
+	return zero, nil, false
 }
 
 // traceEvidence is the sample of traces the trace-based steps share.
@@ -156,4 +200,42 @@ type logEvidence struct {
 type profileEvidence struct {
 	Findings []investigate.Finding
 	Queries  []string
+}
+
+// sourceOutcome is what happened to one source's reads in this run.
+type sourceOutcome struct {
+	kind, name                string
+	configured, started, done bool
+	err                       error
+}
+
+func outcome[T any](kind, name string, configured bool, l *lazy[T]) sourceOutcome {
+	started, done, err := l.state()
+	return sourceOutcome{kind: kind, name: name, configured: configured, started: started, done: done, err: err}
+}
+
+// sourceOutcomes are the four evidence sources' outcomes, from their own fetches.
+func (inv *Investigation) sourceOutcomes() []sourceOutcome {
+	s := inv.Sources
+	return []sourceOutcome{
+		outcome("traces", s.TracesName, s.Traces != nil, &inv.traces),
+		outcome("metrics", s.MetricsName, s.Metrics != nil, &inv.metrics),
+		outcome("logs", s.LogsName, s.Logs != nil, &inv.logs),
+		outcome("profiles", s.ProfileName, s.Profiles != nil, &inv.profiles),
+	}
+}
+
+// pendingSources names the sources still being read (started, not finished).
+func (inv *Investigation) pendingSources() []string {
+	var out []string
+	for _, o := range inv.sourceOutcomes() {
+		if o.configured && o.started && !o.done {
+			name := o.name
+			if name == "" {
+				name = o.kind
+			}
+			out = append(out, name+" ("+o.kind+")")
+		}
+	}
+	return out
 }

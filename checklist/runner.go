@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,7 +67,7 @@ func Run(ctx context.Context, inv *Investigation, prev *Report) *Report {
 			mu.Lock()
 			if _, ok := results[steps[i].Number()]; !ok {
 				results[steps[i].Number()] = normalizeStep(StepResult{Number: steps[i].Number(), Name: steps[i].Name(),
-					Status: StatusFail, Summary: "did not finish before the deadline (--timeout): " + ctx.Err().Error()})
+					Status: StatusFail, Summary: deadlineSummary(inv)})
 			}
 			mu.Unlock()
 		}
@@ -158,7 +159,7 @@ func assemble(inv *Investigation, results map[StepID]*StepResult, prev *Report) 
 	if p, ok := results[StepPostmortem]; ok && p.Outcome.Timeline != nil {
 		rep.Timeline = p.Outcome.Timeline
 	}
-	rep.Sources = sourceStatuses(inv, results)
+	rep.Sources = sourceStatuses(inv)
 	if tev, err := inv.Traces(context.Background()); err == nil {
 		rep.Exemplar = pickExemplar(rep.Findings, tev.Window)
 	}
@@ -166,25 +167,65 @@ func assemble(inv *Investigation, results map[StepID]*StepResult, prev *Report) 
 	return rep
 }
 
-func sourceStatuses(inv *Investigation, results map[StepID]*StepResult) []SourceStatus {
-	st := func(kind, name string, configured bool, step StepID) SourceStatus {
-		s := SourceStatus{Kind: kind, Name: name, Status: "ok"}
-		if !configured {
-			s.Status = "not_configured"
-			return s
-		}
-		if r, ok := results[step]; ok && r.Status == StatusFail {
-			s.Status, s.Error = "error", r.Summary
-		}
-		return s
+// deadlineSummary is a step's summary when the deadline ran out: which backends had not answered.
+func deadlineSummary(inv *Investigation) string {
+	msg := "did not finish before the deadline (--timeout)"
+	if p := inv.pendingSources(); len(p) > 0 {
+		msg += "; still waiting for " + strings.Join(p, ", ")
 	}
-	return []SourceStatus{
-		st("traces", inv.Sources.TracesName, inv.Sources.Traces != nil, StepTraces),
-		st("metrics", inv.Sources.MetricsName, inv.Sources.Metrics != nil, StepMetrics),
-		st("logs", inv.Sources.LogsName, inv.Sources.Logs != nil, StepLogs),
-		st("profiles", inv.Sources.ProfileName, inv.Sources.Profiles != nil, StepMetrics),
-	}
+	return msg
 }
+
+// sourceStatuses says, per source, what happened to its own reads: a source is blamed for its own
+// error or its own silence, never for a step that waited on another source.
+func sourceStatuses(inv *Investigation) []SourceStatus {
+	var out []SourceStatus
+	for _, o := range inv.sourceOutcomes() {
+		s := SourceStatus{Kind: o.kind, Name: o.name, Status: "ok"}
+		switch {
+		case !o.configured:
+			s.Status = "not_configured"
+		case o.started && !o.done:
+			s.Status, s.Error = "error", "no answer before the deadline (--timeout)"
+		case o.err != nil && !errors.Is(o.err, errNotConfigured):
+			s.Status, s.Error = "error", o.err.Error()
+		case !o.started:
+			s.Status = "unused"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// allFailed says whether at least one source is configured and none of them could be read.
+func allFailed(sources []SourceStatus) bool {
+	configured, failed := 0, 0
+	for _, s := range sources {
+		if s.Status == "not_configured" || s.Status == "unused" {
+			continue
+		}
+		configured++
+		if s.Status == "error" {
+			failed++
+		}
+	}
+	return configured > 0 && failed == configured
+}
+
+// Unread lists the sources that could not be read, as "kind (name): error".
+func (r *Report) Unread() []string {
+	var out []string
+	for _, s := range r.Sources {
+		if s.Status == "error" {
+			out = append(out, fmt.Sprintf("%s (%s): %s", s.Kind, s.Name, s.Error))
+		}
+	}
+	return out
+}
+
+// NothingRead says whether every configured source failed: the report holds no evidence, and must not
+// read like a healthy system.
+func (r *Report) NothingRead() bool { return allFailed(r.Sources) }
 
 // answer is the one paragraph a person reads first.
 func answer(r *Report) string {
@@ -196,7 +237,17 @@ func answer(r *Report) string {
 			break
 		}
 	}
+	var unread []string
+	for _, s := range r.Sources {
+		if s.Status == "error" {
+			unread = append(unread, s.Kind)
+		}
+	}
 	switch {
+	case allFailed(r.Sources):
+		return fmt.Sprintf("Nothing could be read for %s: every configured source failed (%s). This is not a healthy result; see the sources below.", r.Service, strings.Join(unread, ", "))
+	case top == nil && sym == nil && len(unread) > 0:
+		return fmt.Sprintf("No anomaly found for %s in the evidence that could be read; %s could not be read, so this is a partial answer.", r.Service, strings.Join(unread, ", "))
 	case top == nil && sym == nil:
 		return fmt.Sprintf("No anomaly found for %s in this window against its baseline.", r.Service)
 	case top == nil:

@@ -56,8 +56,9 @@ func (logsStep) Run(ctx context.Context, inv *Investigation, _ map[StepID]*StepR
 		}
 	}
 	notes := []string{fmt.Sprintf("%d log lines in the window, %d in the baseline, %d templates", len(lev.Window), len(lev.Baseline), mined.Templates)}
-	// Lines of the failing traces: what the code said when those requests failed, in one query.
-	if tev, err := inv.Traces(ctx); err == nil {
+	// Lines of the failing traces: what the code said when those requests failed, in one query (when
+	// the trace source answers in time: the log step is not failed by another backend's silence).
+	if tev, err, ok := inv.tracesWithin(ctx); ok && err == nil {
 		var ids []string
 		for _, r := range tev.Window {
 			if r.RequestFailed() && r.TraceID != "" && !slices.Contains(ids, r.TraceID) {

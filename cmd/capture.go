@@ -129,9 +129,19 @@ func captureRun(ctx context.Context, opts *ChecklistOptions, out string) error {
 	}
 	inv.Sources = wrapped
 	rep := checklist.Run(ctx, inv, nil)
+	if rep.NothingRead() {
+		// An empty bundle would replay as a healthy system: write nothing.
+		return fmt.Errorf("capture: nothing could be read, no bundle written: %s", strings.Join(rep.Unread(), "; "))
+	}
+	failed := map[string]string{}
+	for _, s := range rep.Sources {
+		if s.Status == "error" {
+			failed[s.Kind] = s.Error
+		}
+	}
 	c := &bundle.Contents{
-		HasTraces: wrapped.Traces != nil, HasMetrics: wrapped.Metrics != nil && len(rec.metrics) > 0,
-		HasLogs: wrapped.Logs != nil, HasProfiles: wrapped.Profiles != nil,
+		HasTraces: wrapped.Traces != nil && failed["traces"] == "", HasMetrics: wrapped.Metrics != nil && len(rec.metrics) > 0 && failed["metrics"] == "",
+		HasLogs: wrapped.Logs != nil && failed["logs"] == "", HasProfiles: wrapped.Profiles != nil && failed["profiles"] == "",
 		Metrics: rec.metrics, Logs: rec.logs, ProfileFindings: rec.profiles,
 	}
 	for _, t := range rec.traces {
@@ -145,6 +155,9 @@ func captureRun(ctx context.Context, opts *ChecklistOptions, out string) error {
 		Window:   bundle.Range{Start: w.Start, End: w.End},
 		Baseline: bundle.Range{Start: w.BaselineStart, End: w.BaselineEnd},
 		Sources:  map[string]string{}, Queries: []string{},
+	}
+	if len(failed) > 0 {
+		c.Manifest.Failed = failed // replayed as failed, never as "not configured" or empty
 	}
 	for _, s := range rep.Sources {
 		if s.Status != "not_configured" {
@@ -161,15 +174,9 @@ func captureRun(ctx context.Context, opts *ChecklistOptions, out string) error {
 	if err := bundle.Write(out, c); err != nil {
 		return err
 	}
-	var failed []string
-	for _, s := range rep.Sources {
-		if s.Status == "error" {
-			failed = append(failed, s.Kind+": "+s.Error)
-		}
-	}
 	fmt.Fprintf(opts.IO.Out, "wrote %s: %d traces, %d metric sets, %d log lines, %d profile findings\n", out, len(c.Traces), len(c.Metrics), len(c.Logs), len(c.ProfileFindings))
-	if len(failed) > 0 {
-		fmt.Fprintln(opts.IO.ErrOut, "dbg: warning: partial capture; "+cleanLine(strings.Join(failed, "; ")))
+	if unread := rep.Unread(); len(unread) > 0 {
+		fmt.Fprintln(opts.IO.ErrOut, "dbg: warning: partial capture; "+cleanLine(strings.Join(unread, "; ")))
 	}
 	return nil
 }

@@ -217,6 +217,11 @@ func checklistRun(ctx context.Context, opts *ChecklistOptions) error {
 			return fmt.Errorf("--postmortem %s: %w", opts.Postmortem, err)
 		}
 	}
+	if rep.NothingRead() {
+		// Nothing read must never look like a healthy system: the report above says what failed; the
+		// exit code says the run did not answer.
+		return fmt.Errorf("no evidence could be read: %s", strings.Join(rep.Unread(), "; "))
+	}
 	if opts.Previous != nil && rep.Verification != nil && !rep.Verification.Done() {
 		return &ThresholdError{Msg: fmt.Sprintf("verify: %d earlier cause(s) persist, %d new", len(rep.Verification.Persisting), len(rep.Verification.New))}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/dbgtool/dbg/sources/postgres"
 	"github.com/dbgtool/dbg/sources/pprof"
 	"github.com/dbgtool/dbg/sources/prometheus"
+	"github.com/dbgtool/dbg/sources/safeio"
 )
 
 // The adapters below fit each backend's client to the small interfaces the checklist consumes.
@@ -132,7 +133,18 @@ func (p pprofFindings) ProfileFindings(ctx context.Context) ([]investigate.Findi
 // bundleSources replays a bundle: the same interfaces, answered from the files.
 type bundleSources struct{ b *bundle.Contents }
 
+// captureFailed is the error a replay gives for a part the capture could not read.
+func (s bundleSources) captureFailed(part string) error {
+	if why := s.b.Failure(part); why != "" {
+		return fmt.Errorf("not in the bundle: the capture could not read %s: %s", part, why)
+	}
+	return nil
+}
+
 func (s bundleSources) SearchTraces(_ context.Context, q checklist.TraceQuery) ([]*investigate.Trace, error) {
+	if err := s.captureFailed("traces"); err != nil {
+		return nil, err
+	}
 	if len(q.Tags) > 0 {
 		return nil, nil // a bundle holds no probe traces
 	}
@@ -140,6 +152,9 @@ func (s bundleSources) SearchTraces(_ context.Context, q checklist.TraceQuery) (
 }
 
 func (s bundleSources) Hotspots(_ context.Context, service string, _ investigate.Window) (investigate.HotspotInput, []string, error) {
+	if err := s.captureFailed("metrics"); err != nil {
+		return investigate.HotspotInput{}, nil, err
+	}
 	in, ok := s.b.Hotspots(service)
 	if !ok {
 		return in, nil, fmt.Errorf("the bundle holds no metrics for %s", service)
@@ -148,10 +163,16 @@ func (s bundleSources) Hotspots(_ context.Context, service string, _ investigate
 }
 
 func (s bundleSources) Logs(_ context.Context, q investigate.LogQuery) ([]investigate.LogRecord, []string, error) {
+	if err := s.captureFailed("logs"); err != nil {
+		return nil, nil, err
+	}
 	return s.b.QueryLogs(q), nil, nil
 }
 
 func (s bundleSources) ProfileFindings(context.Context) ([]investigate.Finding, []string, error) {
+	if err := s.captureFailed("profiles"); err != nil {
+		return nil, nil, err
+	}
 	return s.b.ProfileFindings, nil, nil
 }
 
@@ -161,22 +182,27 @@ func (s bundleSources) ProfileFindings(context.Context) ([]investigate.Finding, 
 func buildChecklistSources(s *Settings, f *Factory, from, service string) (checklist.Sources, *bundle.Contents, []string, error) {
 	var src checklist.Sources
 	if from != "" {
-		b, err := bundle.Open(from)
+		var budget *safeio.Budget
+		if s != nil {
+			budget = s.Budget()
+		}
+		b, err := bundle.OpenBudget(from, budget)
 		if err != nil {
 			return src, nil, nil, err
 		}
 		bs := bundleSources{b}
 		name := "bundle " + from
-		if b.HasTraces {
+		// A part the capture could not read is replayed as a failed source, not a missing one.
+		if b.HasTraces || b.Failure("traces") != "" {
 			src.Traces, src.TracesName = bs, name
 		}
-		if b.HasMetrics {
+		if b.HasMetrics || b.Failure("metrics") != "" {
 			src.Metrics, src.MetricsName = bs, name
 		}
-		if b.HasLogs {
+		if b.HasLogs || b.Failure("logs") != "" {
 			src.Logs, src.LogsName = bs, name
 		}
-		if b.HasProfiles {
+		if b.HasProfiles || b.Failure("profiles") != "" {
 			src.Profiles, src.ProfileName = bs, name
 		}
 		if s != nil && s.String("dsn") != "" { // plans come from a live database even when replaying

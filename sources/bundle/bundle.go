@@ -24,10 +24,17 @@ import (
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/sources/files"
 	"github.com/dbgtool/dbg/sources/jaeger"
+	"github.com/dbgtool/dbg/sources/otlp"
+	"github.com/dbgtool/dbg/sources/safeio"
 )
 
-// FormatVersion is the bundle layout version in the manifest.
-const FormatVersion = 1
+// FormatVersion is the bundle layout version in the manifest. 2 added Failed (a partial capture says
+// which parts could not be read); 1 is read as a bundle without failures. A dbg that reads only 1
+// refuses 2 ("newer than this dbg understands") rather than replaying a partial capture as complete.
+const FormatVersion = 2
+
+// minFormat is the oldest layout Open reads.
+const minFormat = 1
 
 // File names inside a bundle.
 const (
@@ -49,6 +56,9 @@ type Manifest struct {
 	Sources     map[string]string `json:"sources"` // kind → what it was read from (no credentials)
 	Queries     []string          `json:"queries"`
 	Changes     []Change          `json:"changes,omitempty"`
+	// Failed maps a part that could not be captured ("traces", "metrics", "logs", "profiles") to why:
+	// a replay reports that part as failed, never as not configured or empty.
+	Failed map[string]string `json:"failed,omitempty"`
 	// Truth is set by the fault-injection harness: what was planted, for accuracy scoring. dbg never
 	// reads it when analysing.
 	Truth map[string]string `json:"truth,omitempty"`
@@ -244,12 +254,25 @@ func writeTar(path string, parts []part) error {
 // fastJSON decodes the log lines: encoding/json took a third of replaying a 100,000-line bundle.
 var fastJSON = jsoniter.ConfigCompatibleWithStandardLibrary
 
-// maxPart bounds one file read from a bundle.
-const maxPart = 2 << 30
+// maxManifest bounds the manifest: a few KiB in any real bundle.
+const maxManifest = 1 << 20
 
-// Open reads a bundle directory or .tar.gz. Errors name the bundle and the part that is wrong.
-func Open(path string) (*Contents, error) {
-	parts, err := readParts(path)
+// known are the parts Open reads; every other archive entry is skipped unread.
+var known = map[string]bool{ManifestFile: true, TracesFile: true, MetricsFile: true, LogsFile: true, ProfileFile: true}
+
+// Open reads a bundle directory or .tar.gz with the default memory budget. Errors name the bundle and
+// the part that is wrong.
+func Open(path string) (*Contents, error) { return OpenBudget(path, nil) }
+
+// OpenBudget reads a bundle drawing from the run's memory budget (nil: a default one). Only the five
+// known parts are read; each is bounded (the manifest to 1 MiB, the others to the budget), and so is
+// the whole archive's decompressed stream, skipped entries included: a 14 MB archive of zeros once took
+// 5.5 GB.
+func OpenBudget(path string, b *safeio.Budget) (*Contents, error) {
+	if b == nil {
+		b = safeio.NewBudget(0)
+	}
+	parts, err := readParts(path, b)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", path, err)
 	}
@@ -260,7 +283,25 @@ func Open(path string) (*Contents, error) {
 	return c, nil
 }
 
-func readParts(path string) (map[string][]byte, error) {
+// readPart reads one known part, bounded and drawing from the budget; JSON parts are depth-checked
+// while they stream in.
+func readPart(r io.Reader, name string, b *safeio.Budget) ([]byte, error) {
+	limit := b.Limit()
+	if name == ManifestFile {
+		limit = maxManifest
+	}
+	br := bufio.NewReaderSize(safeio.JSONDepthReader(b.Reader(r), 0, false), 64<<10)
+	// A part that does not start like JSON fails on its first bytes, not after a gigabyte of them.
+	head, _ := br.Peek(64 << 10)
+	if t := bytes.TrimLeft(head, " \t\r\n"); len(t) > 0 && t[0] != '{' && t[0] != '[' {
+		return nil, fmt.Errorf("not JSON (it starts with %q)", t[:min(len(t), 16)])
+	} else if len(t) == 0 && len(head) == 64<<10 {
+		return nil, errors.New("not JSON (64 KiB of blank space)")
+	}
+	return safeio.ReadAll(br, limit, name, safeio.RaiseBudget)
+}
+
+func readParts(path string, b *safeio.Budget) (map[string][]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -268,14 +309,19 @@ func readParts(path string) (map[string][]byte, error) {
 	parts := map[string][]byte{}
 	if st.IsDir() {
 		for _, name := range []string{ManifestFile, TracesFile, MetricsFile, LogsFile, ProfileFile} {
-			b, err := os.ReadFile(filepath.Join(path, name))
+			f, err := os.Open(filepath.Join(path, name))
 			if errors.Is(err, os.ErrNotExist) {
 				continue
 			}
 			if err != nil {
 				return nil, err
 			}
-			parts[name] = b
+			data, err := readPart(f, name, b)
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			parts[name] = data
 		}
 		return parts, nil
 	}
@@ -288,24 +334,37 @@ func readParts(path string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a directory or a .tar.gz bundle: %w", err)
 	}
-	tr := tar.NewReader(gz)
+	// Everything the archive decompresses to, skipped entries too, is bounded by the budget's size.
+	tr := tar.NewReader(safeio.LimitReader(gz, b.Limit(), "the decompressed archive", safeio.RaiseBudget))
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the archive: %w", err)
+			if errors.Is(err, safeio.ErrLimit) {
+				return nil, err
+			}
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, errors.New("truncated archive (it ends inside an entry); copy it again")
+			}
+			return nil, fmt.Errorf("damaged archive (%v)", err)
 		}
 		name := filepath.Base(hdr.Name)
-		if hdr.Typeflag != tar.TypeReg {
-			continue
+		if hdr.Typeflag != tar.TypeReg || !known[name] {
+			continue // unknown entries are not read: tar.Reader skips them
 		}
-		b, err := io.ReadAll(io.LimitReader(tr, maxPart))
+		if _, dup := parts[name]; dup {
+			return nil, fmt.Errorf("the archive holds %s twice; which one is the capture?", name)
+		}
+		data, err := readPart(tr, name, b)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", name, err)
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, fmt.Errorf("%s: truncated archive (it ends inside this entry); copy it again", name)
+			}
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		parts[name] = b
+		parts[name] = data
 	}
 	return parts, nil
 }
@@ -322,8 +381,11 @@ func decode(parts map[string][]byte) (*Contents, error) {
 	if c.Manifest.Format > FormatVersion {
 		return nil, fmt.Errorf("bundle format %d is newer than this dbg understands (%d); upgrade dbg", c.Manifest.Format, FormatVersion)
 	}
+	if c.Manifest.Format < minFormat {
+		return nil, fmt.Errorf("%s has no format version: not a dbg bundle manifest (make one with dbg capture)", ManifestFile)
+	}
 	if b, ok := parts[TracesFile]; ok {
-		ts, err := files.DecodeTraces(b)
+		ts, err := decodeTraces(b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", TracesFile, err)
 		}
@@ -363,6 +425,22 @@ func decode(parts map[string][]byte) (*Contents, error) {
 	}
 	return c, nil
 }
+
+// decodeTraces reads the traces part. Unlike a trace file, a bundle may hold none: the capture found
+// no traces in the window, which is an answer.
+func decodeTraces(b []byte) ([]*investigate.Trace, error) {
+	format, err := files.DetectTraceFormat(b)
+	if err != nil {
+		return nil, err
+	}
+	if format == files.FormatOTLP {
+		return otlp.DecodeJSON(b)
+	}
+	return jaeger.DecodeClassic(bytes.NewReader(b))
+}
+
+// Failure is why part ("traces", "metrics", "logs", "profiles") could not be captured, "" when it was.
+func (c *Contents) Failure(part string) string { return c.Manifest.Failed[part] }
 
 // SearchTraces returns the bundle's traces that involve service and whose root starts in [start, end),
 // failing ones only when errorsOnly, most recent first, at most limit (0: all).

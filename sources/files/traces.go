@@ -16,6 +16,7 @@ import (
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/sources/jaeger"
 	"github.com/dbgtool/dbg/sources/otlp"
+	"github.com/dbgtool/dbg/sources/safeio"
 )
 
 // TraceFormat is a trace file's detected format.
@@ -50,7 +51,9 @@ func ReadTraceFile(path string) ([]*investigate.Trace, error) {
 // ReadTraces reads a Jaeger JSON or OTLP JSON document from r. Jaeger JSON is decoded as it streams in;
 // OTLP JSON is read whole first because pdata's unmarshaler takes a byte slice.
 func ReadTraces(r io.Reader) ([]*investigate.Trace, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
+	// The nesting depth is checked as the bytes arrive, so a nesting bomb fails at its first few hundred
+	// bytes instead of after the whole file is in memory.
+	br := bufio.NewReaderSize(safeio.JSONDepthReader(r, 0, false), 1<<16)
 	head, err := br.Peek(1 << 16)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/sources/safeio"
 )
 
 // The wire structs mirror Jaeger's UI model (jaeger: internal/uimodel/model.go) with just the fields dbg
@@ -106,7 +107,7 @@ var ErrNotFound = errors.New("trace not found")
 // trace objects, or a bare trace object `{"traceID":..., "spans":[...], "processes":{...}}`. It streams:
 // the document is never held in memory whole.
 func DecodeClassic(r io.Reader) ([]*investigate.Trace, error) {
-	return decodeClassicStream(r)
+	return decodeClassicStream(safeio.JSONDepthReader(r, 0, false))
 }
 
 func convertTags(tags []wireTag) investigate.Attrs {
