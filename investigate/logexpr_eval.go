@@ -122,20 +122,15 @@ func (n *matchNode) match(r *LogRecord) bool {
 		if !ok {
 			return false
 		}
-		var c int
-		if t.IsDur {
-			d, err := time.ParseDuration(strings.TrimSpace(v))
-			if err != nil {
-				return false
-			}
-			c = compare(float64(d), float64(t.Dur))
-		} else {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return false
-			}
-			c = compare(f, t.Num)
+		f, ok := numericValue(v)
+		if !ok {
+			return false
 		}
+		want := t.Num
+		if t.IsDur {
+			want = float64(t.Dur)
+		}
+		c := compare(f, want)
 		switch t.Cmp {
 		case ">":
 			return c > 0
@@ -147,6 +142,19 @@ func (n *matchNode) match(r *LogRecord) bool {
 		return c <= 0
 	}
 	return false
+}
+
+// numericValue reads a field for a comparison as LogsQL does: a number, or a duration ("1.5s",
+// "250ms") as its nanoseconds. So duration:>1s holds for "1.2s" and for 2000000000, not for "1500".
+func numericValue(v string) (float64, bool) {
+	v = strings.TrimSpace(v)
+	if f, err := strconv.ParseFloat(v, 64); err == nil && !isNaNOrInf(v) {
+		return f, true
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return float64(d), true
+	}
+	return 0, false
 }
 
 func compare(a, b float64) int {

@@ -1,11 +1,15 @@
 package elasticsearch
 
 import (
+	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/sources/httpx"
 )
 
 // TestCompile: every construct of dbg's query language as query DSL clauses (docs/logs.md shows the
@@ -96,5 +100,40 @@ func TestCompileHostileQueryValues(t *testing.T) {
 		if strings.Contains(string(b), "query_string") {
 			t.Errorf("query_string in %s", b)
 		}
+	}
+}
+
+// TestLogsSendsCompiledQuery records the _search body for a query (the fake follows the documented
+// request and answer shapes listed at the top of elasticsearch_test.go): the time range and each
+// top-level AND part one bool filter clause, the query as structured clauses.
+func TestLogsSendsCompiledQuery(t *testing.T) {
+	base := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	f := &fakeES{t: t, flavor: "none", docs: []doc{ecsDoc(base, "payment", "ERROR", "charge failed", "t1")}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, err := New(httpx.Endpoint{URL: srv.URL}, Config{Fields: Fields{Renames: map[string]string{"duration": "event.duration"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := investigate.ParseLogQuery(`error_type:"DatabaseError" AND service:"payment" AND duration:>1000 AND NOT path:/health*`)
+	q := investigate.LogQuery{Expr: e, Start: base.Add(-time.Hour), End: base.Add(time.Hour), Limit: 10}
+	if _, err := c.Logs(context.Background(), q, func(investigate.LogRecord) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.bodies) != 1 {
+		t.Fatalf("%d _search bodies", len(f.bodies))
+	}
+	got, _ := json.Marshal(f.bodies[0]["query"])
+	want := `{"bool":{"filter":[{"range":{"@timestamp":{"format":"strict_date_optional_time_nanos","gte":"2026-11-25T09:00:00Z","lt":"2026-11-25T11:00:00Z"}}},` +
+		`{"term":{"error_type":"DatabaseError"}},{"term":{"service.name":"payment"}},{"range":{"event.duration":{"gt":1000}}},` +
+		`{"bool":{"must_not":[{"wildcard":{"path":{"value":"/health*"}}}]}}]}}`
+	if string(got) != want {
+		t.Errorf("query\n got %s\nwant %s", got, want)
+	}
+	// A duration comparison is refused before anything is sent, with the number to write instead.
+	e, _ = investigate.ParseLogQuery(`duration:>1.5s`)
+	_, err = c.Logs(context.Background(), investigate.LogQuery{Expr: e}, func(investigate.LogRecord) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "duration:>1500") || f.searches != 1 {
+		t.Errorf("duration comparison: err = %v after %d searches", err, f.searches)
 	}
 }

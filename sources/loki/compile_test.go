@@ -1,11 +1,18 @@
 package loki
 
 import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/sources/httpx"
 )
 
 // TestCompile: every construct of dbg's query language in LogQL (docs/logs.md shows the same).
@@ -98,5 +105,50 @@ func TestCompileHostileQueryValues(t *testing.T) {
 		if !strings.Contains(got, strconv.Quote(v)) {
 			t.Errorf("value %q not quoted in %s", v, got)
 		}
+	}
+}
+
+// TestLogsSendsCompiledQuery records what reaches Loki for a query on parsed fields with the format
+// left to detection: first one line of the selected streams (limit=1, direction=backward), then the
+// query_range with the parser stage that line called for. Parameters as the Loki HTTP API documents
+// them (https://grafana.com/docs/loki/latest/reference/loki-http-api/#query-logs-within-a-range-of-time:
+// query, start and end in Unix nanoseconds, limit, direction).
+func TestLogsSendsCompiledQuery(t *testing.T) {
+	var reqs []url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqs = append(reqs, r.URL.Query())
+		ts := strconv.FormatInt(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC).UnixNano(), 10)
+		json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "streams",
+			"result": []any{map[string]any{"stream": map[string]string{"service_name": "payment"},
+				"values": [][2]string{{ts, `level=error msg="charge failed" status=503 duration=1.2s`}}}}}})
+	}))
+	defer srv.Close()
+	c, err := New(httpx.Endpoint{URL: srv.URL}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := investigate.ParseLogQuery(`service:payment status:>=500 duration:>1s "charge failed"`)
+	q := investigate.LogQuery{Expr: e, Start: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)}
+	var got []investigate.LogRecord
+	if _, err := c.Logs(context.Background(), q, func(r investigate.LogRecord) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != 2 || len(got) != 1 {
+		t.Fatalf("%d requests, %d records: %v", len(reqs), len(got), reqs)
+	}
+	probe, main := reqs[0], reqs[1]
+	if probe.Get("query") != `{service_name="payment"} |~ "(?i)\\bcharge failed\\b"` || probe.Get("limit") != "1" || probe.Get("direction") != "backward" {
+		t.Errorf("format probe: %v", probe)
+	}
+	want := `{service_name="payment"} |~ "(?i)\\bcharge failed\\b" | logfmt | status >= 500 | duration > 1s | __error__=""`
+	if main.Get("query") != want || main.Get("direction") != "forward" || main.Get("start") != strconv.FormatInt(q.Start.UnixNano(), 10) ||
+		main.Get("end") != strconv.FormatInt(q.End.UnixNano(), 10) || main.Get("limit") == "" {
+		t.Errorf("query_range: %v\nwant query %s", main, want)
+	}
+	// --explain asks the same probe and shows the same query.
+	reqs = nil
+	ex, err := c.Explain(context.Background(), q)
+	if err != nil || ex.Query != want || len(reqs) != 1 {
+		t.Errorf("Explain = %+v, %v after %d requests", ex, err, len(reqs))
 	}
 }
