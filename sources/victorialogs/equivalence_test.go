@@ -44,13 +44,13 @@ func equivalenceRows(base time.Time) []map[string]string {
 	var rows []map[string]string
 	for i := 0; i < 240; i++ {
 		r := map[string]string{
-			"time":     base.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano),
-			"id":       fmt.Sprintf("r%03d", i),
-			"service":  services[i%len(services)],
-			"level":    levels[(i/2)%len(levels)],
-			"msg":      msgs[(i*7)%len(msgs)],
-			"path":     paths[(i/3)%len(paths)],
-			"duration": durations[(i/5)%len(durations)],
+			"time":           base.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano),
+			"id":             fmt.Sprintf("r%03d", i),
+			"service":        services[i%len(services)],
+			"level":          levels[(i/2)%len(levels)],
+			"msg":            msgs[(i*7)%len(msgs)],
+			"path":           paths[(i/3)%len(paths)],
+			"duration":       durations[(i/5)%len(durations)],
 			"duration_ms":    fmt.Sprint((i * 37) % 2500),
 			"correlation_id": fmt.Sprintf("abc-%d", i%7),
 			"trace_id":       fmt.Sprintf("t%02d", i%11),
