@@ -43,6 +43,10 @@ type Use struct {
 
 	// Query plumbing, not printed.
 	msPerUnit float64
+	// whole: the only family of its role, so its services were not asked for (it reads them all);
+	// Services is filled from the rows its queries return.
+	whole bool
+	seen  map[string]bool
 	quantiles [2]string                  // summary: the p99-ish and p50 quantile label values
 	raw       map[string]map[string]bool // service → the raw label values that name it
 	plan      *plan
@@ -60,6 +64,7 @@ type rankKey struct {
 	derived bool // requests from a histogram's _count rather than a counter
 	words   int  // request-ish words (negated when compared: more is better)
 	cover   int
+	breadth int // services the family holds (with --service: that service's series in it)
 	name    string
 }
 
@@ -79,6 +84,8 @@ func (a rankKey) less(b rankKey) bool {
 		return a.words > b.words
 	case a.cover != b.cover:
 		return a.cover > b.cover
+	case a.breadth != b.breadth:
+		return a.breadth > b.breadth
 	}
 	return a.name < b.name
 }
@@ -428,7 +435,9 @@ type discovery struct {
 }
 
 // discover finds the request-metric families of the server (for one service when service is set).
-func discover(ctx context.Context, rec *recorder, hq HotspotQuery, convs []Convention) (*discovery, error) {
+// listServices asks for every family's services even when one family per role needs no choice (for
+// `dbg doctor`, which runs no queries to learn them from).
+func discover(ctx context.Context, rec *recorder, hq HotspotQuery, convs []Convention, listServices bool) (*discovery, error) {
 	w := hq.Window
 	d := &discovery{names: map[string]bool{}}
 	var names []string
@@ -497,9 +506,15 @@ func discover(ctx context.Context, rec *recorder, hq HotspotQuery, convs []Conve
 	// Which services each family holds: the values of its service label (with --service, that service's
 	// series, matched on every identity label the family has, so the label that really carries the name
 	// is the one every query uses), the bucket bounds of a histogram without a unit, a summary's quantiles.
+	// A role with one family needs no choice between families: its services come from its rows.
+	perRole := map[string]int{}
+	for _, c := range found {
+		perRole[c.role]++
+	}
 	jobs = nil
 	memo := &valuesMemo{rec: rec, w: w, mu: &mu, waiting: map[string][]func([]string){}, sets: map[string][]func([]map[string]string){}}
 	for _, c := range found {
+		c.use.whole = hq.Service == "" && !listServices && perRole[c.role] == 1 && c.use.ServiceLabel != ""
 		jobs = append(jobs, c.identityJobs(rec, hq, &mu, memo)...)
 	}
 	if err := runJobs(ctx, jobs, hq.Concurrency); err != nil {
@@ -508,6 +523,9 @@ func discover(ctx context.Context, rec *recorder, hq HotspotQuery, convs []Conve
 	for _, c := range found {
 		if hq.Service != "" && len(c.use.Services) == 0 {
 			continue
+		}
+		if hq.Service == "" {
+			c.use.rank.breadth = len(c.use.Services)
 		}
 		d.uses = append(d.uses, c.use)
 	}
@@ -560,6 +578,7 @@ func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex,
 					if v := s[l]; v != "" && (serviceName(l, v) == hq.Service || v == hq.Service) {
 						u.ServiceLabel = l
 						addRaw(l, v)
+						u.rank.breadth++
 					}
 				}
 				if len(u.raw) > 0 {
@@ -569,6 +588,8 @@ func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex,
 		}); ok {
 			jobs = append(jobs, j)
 		}
+	case u.whole:
+		u.seen = map[string]bool{}
 	case u.ServiceLabel != "":
 		// Both roles of a histogram ask the same question: one call answers both.
 		if j, ok := memo.values(u.ServiceLabel, Selector(c.probe, u.Selector), func(vals []string) {
@@ -702,6 +723,10 @@ func (d *discovery) assign(service string) {
 	owner := map[string]*Use{}
 	var kept []*Use
 	for _, u := range d.uses {
+		if u.whole {
+			kept = append(kept, u)
+			continue
+		}
 		var mine []string
 		for _, s := range u.Services {
 			k := u.Role + "\x00" + s
@@ -729,7 +754,7 @@ func (d *discovery) hasRole(role string, uses []*Use) bool {
 
 // owns reports whether the family is the one used for service.
 func (u *Use) owns(service string) bool {
-	return slices.Contains(u.Services, service) || (len(u.Services) == 1 && u.Services[0] == "")
+	return u.whole || slices.Contains(u.Services, service) || (len(u.Services) == 1 && u.Services[0] == "")
 }
 
 // identity is the service matcher every query of this family uses for service: its own label, and the

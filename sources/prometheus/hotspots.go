@@ -3,6 +3,7 @@ package prometheus
 import (
 	"context"
 	"errors"
+	"maps"
 	"fmt"
 	"math"
 	"regexp"
@@ -158,6 +159,14 @@ func (p *plan) keeps(k investigate.EndpointKey, service string) bool {
 	return service != "" || p.use.owns(k.Service)
 }
 
+// saw records a row's service for a family whose services were not asked for (the caller holds the
+// lock).
+func (p *plan) saw(k investigate.EndpointKey) {
+	if p.use.seen != nil {
+		p.use.seen[k.Service] = true
+	}
+}
+
 // serviceMatcher filters label to service. On job, which is often "namespace/name", the name may come
 // after a slash; Traefik's "name@provider" is name.
 func serviceMatcher(label, service string) string {
@@ -242,11 +251,10 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 	if hq.Override != nil {
 		convs = append([]Convention{*hq.Override}, Conventions...)
 	}
-	d, err := discover(ctx, rec, hq, convs)
+	d, err := discover(ctx, rec, hq, convs, false)
 	if err != nil {
 		return in, rec.reqs, overrideHint(err, hq)
 	}
-	in.Conventions = d.conventions()
 	in.Latency = &investigate.LatencyInput{}
 	in.Requests = &investigate.RequestInput{}
 	in.Saturation = &investigate.SaturationInput{}
@@ -264,7 +272,6 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 	var jobs []job
 	var mu sync.Mutex
 	var nLat, nReq int
-	in.Conventions = d.conventions()
 	for _, u := range d.uses {
 		if !slices.Contains(used, u.label()) {
 			used = append(used, u.label())
@@ -309,6 +316,12 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 		in.Saturation.Note = "no saturation metrics found" + forService + "; looked for " + strings.Join(dedupe(looked), ", ")
 	}
 	err = overrideHint(runJobs(ctx, jobs, hq.Concurrency), hq)
+	for _, u := range d.uses {
+		if u.whole {
+			u.Services = slices.Sorted(maps.Keys(u.seen))
+		}
+	}
+	in.Conventions = d.conventions()
 	sort.Strings(rec.warns)
 	in.Warnings = rec.warns
 	if in.Saturation != nil {
@@ -326,7 +339,7 @@ func (s *Source) Conventions(ctx context.Context, hq HotspotQuery) ([]investigat
 	if hq.Override != nil {
 		convs = append([]Convention{*hq.Override}, Conventions...)
 	}
-	d, err := discover(ctx, &recorder{s: s}, hq, convs)
+	d, err := discover(ctx, &recorder{s: s}, hq, convs, true)
 	if err != nil {
 		return nil, overrideHint(err, hq)
 	}
@@ -390,6 +403,7 @@ func instantInto(rec *recorder, p *plan, service, q string, t time.Time, dst map
 			}
 			if k := p.key(x.Labels, service); p.keeps(k, service) {
 				dst[k] = x.Value
+				p.saw(k)
 			}
 		}
 		return nil
@@ -407,6 +421,7 @@ func rangeInto(rec *recorder, p *plan, service, q string, w investigate.Window, 
 		for _, x := range ss {
 			if k := p.key(x.Labels, service); p.keeps(k, service) {
 				dst[k] = x.Resample(w.Start, w.End, step)
+				p.saw(k)
 			}
 		}
 		return nil
