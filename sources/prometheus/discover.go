@@ -45,8 +45,8 @@ type Use struct {
 	msPerUnit float64
 	// whole: the only family of its role, so its services were not asked for (it reads them all);
 	// Services is filled from the rows its queries return.
-	whole bool
-	seen  map[string]bool
+	whole     bool
+	seen      map[string]bool
 	quantiles [2]string                  // summary: the p99-ish and p50 quantile label values
 	raw       map[string]map[string]bool // service → the raw label values that name it
 	plan      *plan

@@ -3,8 +3,8 @@ package prometheus
 import (
 	"context"
 	"errors"
-	"maps"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
