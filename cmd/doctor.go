@@ -18,18 +18,6 @@ import (
 
 func init() { register(newCmdDoctor) }
 
-// DoctorCheck is one source's health in `dbg doctor`.
-type DoctorCheck struct {
-	Source string `json:"source"`
-	URL    string `json:"url"`
-	Status string `json:"status"` // ok, error, not_configured
-	Detail string `json:"detail"`
-	Took   string `json:"took,omitempty"`
-	// Metrics, for Prometheus: the request-metric families found, one line each
-	// (what `dbg hotspots` and the checklist will read for which service, and why).
-	Metrics []string `json:"metrics,omitempty"`
-}
-
 func newCmdDoctor(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "doctor",
@@ -49,7 +37,7 @@ fix. Exit code 1 when a configured source fails.`,
 			ctx, cancel := context.WithTimeout(cmd.Context(), s.Timeout())
 			defer cancel()
 			checks := doctorRun(ctx, s, f)
-			if err := writeDoctor(f.IO, checks, format, s); err != nil {
+			if err := render.Doctor(f.IO.Out, &render.DoctorReport{Checks: checks, ConfigFile: s.File, Context: s.Context}, format); err != nil {
 				return err
 			}
 			var bad []string
@@ -70,7 +58,7 @@ type checker interface {
 	Check(ctx context.Context) error
 }
 
-func doctorRun(ctx context.Context, s *Settings, f *Factory) []DoctorCheck {
+func doctorRun(ctx context.Context, s *Settings, f *Factory) []render.DoctorCheck {
 	type item struct {
 		name string
 		url  string
@@ -93,10 +81,10 @@ func doctorRun(ctx context.Context, s *Settings, f *Factory) []DoctorCheck {
 	}
 	s.v.Set("log-source", prev)
 	items = append(items, item{"pprof target", s.String("target"), func() (checker, error) { return pprof.New(s.Endpoint("target"), s.String("path-prefix")) }})
-	out := make([]DoctorCheck, len(items))
+	out := make([]render.DoctorCheck, len(items))
 	var wg sync.WaitGroup
 	for i, it := range items {
-		out[i] = DoctorCheck{Source: it.name, URL: httpx.Redact(it.url), Status: "not_configured", Detail: "not set (flag, DBG_* environment or config file)"}
+		out[i] = render.DoctorCheck{Source: it.name, URL: httpx.Redact(it.url), Status: "not_configured", Detail: "not set (flag, DBG_* environment or config file)"}
 		if strings.TrimSpace(it.url) == "" {
 			continue
 		}
@@ -143,26 +131,4 @@ func doctorMetrics(ctx context.Context, s *Settings, f *Factory, p *prometheus.S
 		return []string{}, "reachable and answering; no request metrics in " + span + " (no duration histogram, summary or request counter with a route or service label)"
 	}
 	return render.ConventionLines(uses), fmt.Sprintf("reachable and answering; request metrics in %s (the hotspots window and baseline):", span)
-}
-
-func writeDoctor(io *IOStreams, checks []DoctorCheck, f render.Format, s *Settings) error {
-	if f == render.FormatJSON {
-		return render.JSON(io.Out, map[string]any{"config_file": s.File, "context": s.Context, "checks": checks})
-	}
-	cfg := s.File
-	if cfg == "" {
-		cfg = "(none)"
-	}
-	fmt.Fprintf(io.Out, "config file: %s", cfg)
-	if s.Context != "" {
-		fmt.Fprintf(io.Out, ", context %s", s.Context)
-	}
-	fmt.Fprintln(io.Out)
-	for _, c := range checks {
-		fmt.Fprintf(io.Out, "%-13s %-15s %s %s\n", c.Source, c.Status, render.Clean(c.URL), render.Clean(c.Detail))
-		for _, m := range c.Metrics {
-			fmt.Fprintf(io.Out, "%-13s %s\n", "", render.Clean(m))
-		}
-	}
-	return nil
 }

@@ -116,12 +116,6 @@ func hotspotThresholds(s *Settings) investigate.HotspotOptions {
 	return o
 }
 
-// hotspotsJSON is the report plus, with --explain, the requests that were sent.
-type hotspotsJSON struct {
-	*investigate.HotspotReport
-	Queries []prometheus.Request `json:"queries,omitempty"`
-}
-
 func hotspotsRun(ctx context.Context, opts *HotspotsOptions) error {
 	in, reqs, err := opts.Source.Hotspots(ctx, opts.Query)
 	if err != nil {
@@ -129,8 +123,8 @@ func hotspotsRun(ctx context.Context, opts *HotspotsOptions) error {
 	}
 	rep := investigate.AnalyzeHotspots(in, opts.Analysis)
 	if opts.Format == render.FormatJSON {
-		out := hotspotsJSON{HotspotReport: rep}
-		if opts.Explain {
+		out := render.HotspotsView{HotspotReport: rep}
+		if opts.Explain && len(reqs) > 0 {
 			out.Queries = reqs
 		}
 		return render.JSON(opts.IO.Out, out)

@@ -51,7 +51,7 @@ func TestNetCommandStdinTableAndErrors(t *testing.T) {
 	if code := Run(t.Context(), f, []string{"net", "--file", "-", "--filter", "host 10.99.0.13 or port 50051"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"connection_refused", "TCP by server", "Expert info", "/shop.Inventory/Reserve"} {
+	for _, want := range []string{"connection_refused", "TCP BY SERVER", "EXPERT INFO", "/shop.Inventory/Reserve"} { // sections in capitals, as every table report
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

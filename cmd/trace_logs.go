@@ -49,20 +49,6 @@ func traceLogsOptions(s *Settings, f *Factory) (*TraceLogsOptions, error) {
 	return o, nil
 }
 
-// traceLogsJSON is the "logs" key added to the `dbg trace` JSON object by --logs.
-type traceLogsJSON struct {
-	Spans      []render.SpanLogs       `json:"spans"`
-	Unattached []investigate.LogRecord `json:"unattached"`
-	BySpanID   int                     `json:"by_span_id"`
-	ByTime     int                     `json:"by_time"`
-	Warnings   []string                `json:"warnings"`
-}
-
-type traceReportWithLogs struct {
-	*investigate.TraceReport
-	Logs traceLogsJSON `json:"logs"`
-}
-
 // writeTraceReportsWithLogs fetches each trace's log lines, attaches them to its spans and writes the
 // reports with the logs after them (or under "logs" in JSON).
 func writeTraceReportsWithLogs(ctx context.Context, opts *TraceOptions, reps []*investigate.TraceReport) error {
@@ -83,11 +69,9 @@ func writeTraceReportsWithLogs(ctx context.Context, opts *TraceOptions, reps []*
 	}
 	w := opts.IO.Out
 	if opts.Format == render.FormatJSON {
-		out := make([]traceReportWithLogs, len(reps))
+		out := make([]render.TraceWithLogsView, len(reps))
 		for i, rep := range reps {
-			spans, un := render.TraceLogsJSON(rep, atts[i])
-			out[i] = traceReportWithLogs{TraceReport: rep, Logs: traceLogsJSON{Spans: spans, Unattached: un,
-				BySpanID: atts[i].BySpanID, ByTime: atts[i].ByTime, Warnings: nonNil(warns[i])}}
+			out[i] = render.NewTraceWithLogsView(rep, atts[i], warns[i])
 		}
 		if len(out) == 1 {
 			return render.JSON(w, out[0])

@@ -3,7 +3,6 @@ package render
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/dbgtool/dbg/checklist"
@@ -28,35 +27,23 @@ var statusMark = map[checklist.Status]string{
 }
 
 func checklistText(w io.Writer, rep *checklist.Report, md bool, o Options) error {
-	st := style{on: o.Color && !md}
+	p := newPrinter(w, md, o)
+	st := p.style()
 	win := fmt.Sprintf("%s → %s (baseline %s → %s)", rep.Window.Start.UTC().Format(time.RFC3339), rep.Window.End.UTC().Format(time.RFC3339),
 		rep.Baseline.Start.UTC().Format(time.RFC3339), rep.Baseline.End.UTC().Format(time.RFC3339))
 	if md {
-		fmt.Fprintf(w, "# dbg checklist: %s\n\n%s\n\n**Answer:** %s\n", mdCell(Clean(rep.Service)), win, mdCell(Clean(rep.Answer)))
+		fmt.Fprintf(w, "# dbg checklist: %s\n\n%s\n\n**Answer:** %s\n", p.cell(rep.Service, 0), win, p.cell(rep.Answer, 0))
 	} else {
 		fmt.Fprintf(w, "%s %s  %s\n\n%s %s\n", st.bold("dbg checklist"), st.bold(Clean(rep.Service)), st.dim(win), st.bold("ANSWER"), Clean(rep.Answer))
 	}
-	section := func(title string) {
-		if md {
-			fmt.Fprintf(w, "\n## %s\n\n", title)
-		} else {
-			fmt.Fprintf(w, "\n%s\n", st.bold(strings.ToUpper(title)))
-		}
-	}
-	section("Ranked hypotheses")
+	p.section("Ranked hypotheses")
 	rows := [][]string{}
 	for i, f := range rep.Findings {
-		title := Clean(f.Title)
-		if md {
-			title = mdCell(title)
-		} else {
-			title = Truncate(title, 100)
-		}
-		rows = append(rows, []string{fmt.Sprint(i + 1), tierLabel(f.Tier), st.severity(f.Severity), fmt.Sprintf("%.2f", f.Score), f.Kind, Clean(f.Service), title})
+		rows = append(rows, []string{fmt.Sprint(i + 1), tierLabel(f.Tier), st.severity(f.Severity), fmt.Sprintf("%.2f", f.Score), f.Kind, p.cell(f.Service, 0), p.cell(f.Title, 100)})
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(w, "No findings.")
-	} else if err := table(w, md, []string{"#", "TIER", "SEVERITY", "SCORE", "KIND", "SERVICE", "HYPOTHESIS"}, rows); err != nil {
+	} else if err := p.table([]string{"#", "TIER", "SEVERITY", "SCORE", "KIND", "SERVICE", "HYPOTHESIS"}, rows); err != nil {
 		return err
 	}
 	var top []investigate.Finding
@@ -66,14 +53,14 @@ func checklistText(w io.Writer, rep *checklist.Report, md bool, o Options) error
 		}
 	}
 	if len(top) > 0 {
-		section("Evidence for the top hypotheses")
-		Evidence(w, top, md, o)
+		p.section("Evidence for the top hypotheses")
+		evidence(p, top)
 	}
 	if tables := metricTables(rep); tables != nil && (len(tables.Latency.Rows) > 0 || len(tables.Errors.Rows) > 0) {
-		section("Golden signals")
-		goldenSignals(w, *tables, md)
+		p.section("Golden signals")
+		goldenSignals(p, *tables)
 	}
-	section("Checklist")
+	p.section("Checklist")
 	for _, s := range rep.Steps {
 		mark := statusMark[s.Status]
 		switch s.Status {
@@ -85,13 +72,13 @@ func checklistText(w io.Writer, rep *checklist.Report, md bool, o Options) error
 			mark = st.dim(mark)
 		}
 		if md {
-			fmt.Fprintf(w, "%d. **%s** — %s (%.0f ms): %s\n", s.Number, s.Name, mark, s.DurationMs, mdCell(Clean(s.Summary)))
+			fmt.Fprintf(w, "%d. **%s** — %s (%.0f ms): %s\n", s.Number, s.Name, mark, s.DurationMs, p.cell(s.Summary, 0))
 		} else {
-			fmt.Fprintf(w, "%2d. %-24s %-8s %s\n", s.Number, s.Name, mark, Truncate(Clean(s.Summary), 220))
+			fmt.Fprintf(w, "%2d. %-24s %-8s %s\n", s.Number, s.Name, mark, p.cell(s.Summary, 220))
 		}
 	}
 	if rep.Verification != nil {
-		section("Verification")
+		p.section("Verification")
 		v := rep.Verification
 		for _, g := range []struct {
 			name string
@@ -102,7 +89,7 @@ func checklistText(w io.Writer, rep *checklist.Report, md bool, o Options) error
 			}
 		}
 	}
-	section("Sources")
+	p.section("Sources")
 	for _, s := range rep.Sources {
 		line := fmt.Sprintf("%s: %s", s.Kind, s.Status)
 		if s.Name != "" {
@@ -131,15 +118,15 @@ func tierLabel(t string) string {
 // does not know.
 func Postmortem(w io.Writer, rep *checklist.Report) error {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
-	p("# Postmortem (draft): %s\n\n", mdCell(Clean(rep.Service)))
+	p("# Postmortem (draft): %s\n\n", mdText(Clean(rep.Service)))
 	p("_Drafted by dbg on %s from the checklist over %s → %s. Edit before sharing._\n\n",
 		rep.GeneratedAt.UTC().Format(time.RFC3339), rep.Window.Start.UTC().Format(time.RFC3339), rep.Window.End.UTC().Format(time.RFC3339))
-	p("## Summary\n\n%s\n\n", mdCell(Clean(rep.Answer)))
+	p("## Summary\n\n%s\n\n", mdText(Clean(rep.Answer)))
 	p("## Impact\n\n")
 	n := 0
 	for _, f := range rep.Findings {
 		if f.Tier == checklist.TierSymptom {
-			p("- %s\n", mdCell(Clean(f.Title)))
+			p("- %s\n", mdText(Clean(f.Title)))
 			n++
 		}
 	}
@@ -148,13 +135,13 @@ func Postmortem(w io.Writer, rep *checklist.Report) error {
 	}
 	p("\n## Timeline (UTC)\n\n")
 	for _, e := range rep.Timeline {
-		p("- %s — %s\n", e.At.UTC().Format("2006-01-02 15:04:05"), mdCell(Clean(e.What)))
+		p("- %s — %s\n", e.At.UTC().Format("2006-01-02 15:04:05"), mdText(Clean(e.What)))
 	}
 	p("\n## Root cause\n\n")
 	if top := rep.TopRootCause(); top != nil {
-		p("%s\n\n", mdCell(Clean(top.Title)))
-		for _, k := range sortedKeys(top.Evidence) {
-			p("- %s: `%s`\n", k, strings.ReplaceAll(Clean(fmt.Sprint(top.Evidence[k])), "`", "'"))
+		p("%s\n\n", mdText(Clean(top.Title)))
+		for _, kv := range humanEvidence(top.Evidence) {
+			p("- %s: %s\n", kv.Key, mdCode(kv.Value))
 		}
 		for _, id := range top.TraceIDs {
 			p("- trace: %s\n", Clean(id))
@@ -169,7 +156,7 @@ func Postmortem(w io.Writer, rep *checklist.Report) error {
 	n = 0
 	for _, f := range rep.Findings {
 		if f.Tier == checklist.TierContributing && f.Severity.Rank() <= investigate.SeverityLow.Rank() {
-			p("- %s\n", mdCell(Clean(f.Title)))
+			p("- %s\n", mdText(Clean(f.Title)))
 			n++
 		}
 	}
@@ -180,7 +167,7 @@ func Postmortem(w io.Writer, rep *checklist.Report) error {
 	n = 0
 	for _, f := range rep.Findings {
 		if f.Tier != checklist.TierSymptom && f.Recommendation != "" && n < 5 {
-			p("- [ ] %s (%s)\n", mdCell(Clean(f.Recommendation)), mdCell(Clean(f.Service)))
+			p("- [ ] %s (%s)\n", mdText(Clean(f.Recommendation)), mdText(Clean(f.Service)))
 			n++
 		}
 	}
@@ -197,27 +184,19 @@ func metricTables(rep *checklist.Report) *investigate.HotspotTables {
 }
 
 // goldenSignals prints the top latency and error rows with their sparklines over the window.
-func goldenSignals(w io.Writer, t investigate.HotspotTables, md bool) {
+func goldenSignals(p printer, t investigate.HotspotTables) {
 	rows := [][]string{}
 	for i, r := range t.Latency.Rows {
 		if i == 5 {
 			break
 		}
-		op := Clean(r.Operation)
-		if md {
-			op = mdCell(op)
-		}
-		rows = append(rows, []string{"latency p99", Clean(r.Service), op, fmt.Sprintf("%.0fms", r.P99Ms), fmt.Sprintf("%.0fms", r.BaselineP99Ms), fmt.Sprintf("%.1fx", r.Ratio), Sparkline(r.Sparkline)})
+		rows = append(rows, []string{"latency p99", Clean(r.Service), p.cell(r.Operation, 0), fmt.Sprintf("%.0fms", r.P99Ms), fmt.Sprintf("%.0fms", r.BaselineP99Ms), fmt.Sprintf("%.1fx", r.Ratio), Sparkline(r.Sparkline)})
 	}
 	for i, r := range t.Errors.Rows {
 		if i == 5 || r.ErrorRatio == 0 {
 			break
 		}
-		op := Clean(r.Operation)
-		if md {
-			op = mdCell(op)
-		}
-		rows = append(rows, []string{"error ratio", Clean(r.Service), op, fmt.Sprintf("%.1f%%", r.ErrorRatio*100), fmt.Sprintf("%.1f%%", r.BaselineErrorRatio*100), "", Sparkline(r.Sparkline)})
+		rows = append(rows, []string{"error ratio", Clean(r.Service), p.cell(r.Operation, 0), fmt.Sprintf("%.1f%%", r.ErrorRatio*100), fmt.Sprintf("%.1f%%", r.BaselineErrorRatio*100), "", Sparkline(r.Sparkline)})
 	}
-	_ = table(w, md, []string{"SIGNAL", "SERVICE", "ENDPOINT", "NOW", "BASELINE", "RATIO", "WINDOW"}, rows)
+	_ = p.table([]string{"SIGNAL", "SERVICE", "ENDPOINT", "NOW", "BASELINE", "RATIO", "WINDOW"}, rows)
 }

@@ -179,10 +179,8 @@ func newHTMLFinding(rank int, f investigate.Finding) htmlFinding {
 	hf := htmlFinding{Rank: rank, Tier: Clean(f.Tier), TierLabel: htmlTierLabel(f.Tier), Severity: Clean(string(f.Severity)),
 		Score: fmt.Sprintf("%.2f", f.Score), ScoreWidth: fmt.Sprintf("%.0f", 60*clamp01(f.Score)), Kind: Clean(f.Kind),
 		Service: Clean(f.Service), Operation: Clean(f.Operation), Title: Clean(f.Title), Fix: Clean(f.Recommendation)}
-	for _, k := range sortedKeys(f.Evidence) {
-		if v := Clean(fmt.Sprint(f.Evidence[k])); v != "" {
-			hf.Evidence = append(hf.Evidence, htmlKV{Clean(k), Truncate(v, 600)})
-		}
+	for _, kv := range humanEvidence(f.Evidence) {
+		hf.Evidence = append(hf.Evidence, htmlKV{kv.Key, Truncate(kv.Value, 600)})
 	}
 	for _, id := range f.TraceIDs {
 		hf.TraceIDs = append(hf.TraceIDs, Clean(id))

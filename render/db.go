@@ -21,8 +21,8 @@ func DB(w io.Writer, rep *investigate.QueryReport, f Format, o DBOptions) error 
 	if f == FormatJSON {
 		return JSON(w, rep)
 	}
-	md := f == FormatMarkdown
-	st := style{on: o.Color && !md}
+	p := newPrinter(w, f == FormatMarkdown, o.Options)
+	st := p.style()
 	top := o.Top
 	if top <= 0 {
 		top = 20
@@ -31,7 +31,7 @@ func DB(w io.Writer, rep *investigate.QueryReport, f Format, o DBOptions) error 
 	if rep.Service != "" {
 		head += " of " + Clean(rep.Service)
 	}
-	if md {
+	if p.markdown() {
 		fmt.Fprintf(w, "# %s\n\n", head)
 	} else {
 		fmt.Fprintln(w, st.bold(head))
@@ -45,59 +45,40 @@ func DB(w io.Writer, rep *investigate.QueryReport, f Format, o DBOptions) error 
 	}
 	fmt.Fprintln(w, line)
 	for _, warn := range rep.Warnings {
-		if md {
-			fmt.Fprintf(w, "- **warning:** %s\n", mdCell(Clean(warn)))
-		} else {
-			fmt.Fprintf(w, "%s %s\n", st.yellow("warning:"), Clean(warn))
-		}
+		p.warning(warn)
 	}
-	section := func(title string) {
-		if md {
-			fmt.Fprintf(w, "\n## %s\n\n", title)
-		} else {
-			fmt.Fprintf(w, "\n%s\n", st.bold(strings.ToUpper(title)))
-		}
-	}
-	section("Statements by total time")
+	p.section("Statements by total time")
 	rows := make([][]string, 0, min(top, len(rep.Queries)))
 	for i, q := range rep.Queries {
 		if i == top {
 			rows = append(rows, []string{fmt.Sprintf("… %d more (--top, or --output json)", len(rep.Queries)-top), "", "", "", "", "", "", "", "", ""})
 			break
 		}
-		stmt := Clean(q.Statement)
-		endpoints := Clean(strings.Join(q.Endpoints, ", "))
-		services := Clean(strings.Join(q.Services, ", "))
-		mark := ""
+		stmt := p.code(q.Statement)
+		if !p.markdown() {
+			stmt = Truncate(stmt, 70)
+		}
+		mark, change := "", changeText(&q)
 		if q.NPlusOne {
-			mark = "N+1"
+			mark = st.red("N+1")
 		}
-		change := changeText(&q)
-		if md {
-			stmt, endpoints, services = "`"+strings.ReplaceAll(stmt, "`", "'")+"`", mdCell(endpoints), mdCell(services)
-			stmt = strings.ReplaceAll(stmt, "|", `\|`)
-		} else {
-			stmt, endpoints, services = Truncate(stmt, 70), Truncate(endpoints, 36), Truncate(services, 20)
-			if q.NPlusOne {
-				mark = st.red(mark)
-			}
-			if q.Change == investigate.ChangeNew || q.Change == investigate.ChangeSlower || q.Change == investigate.ChangeMoreCalls {
-				change = st.yellow(change)
-			}
+		if q.Change == investigate.ChangeNew || q.Change == investigate.ChangeSlower || q.Change == investigate.ChangeMoreCalls {
+			change = st.yellow(change)
 		}
-		rows = append(rows, []string{fmt.Sprint(i + 1), fmtMillis(q.TotalMs), fmt.Sprint(q.Count), fmtMillis(q.P50Ms), fmtMillis(q.P99Ms),
-			strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.1f", q.CallsPerRequest), "0"), ".") + pad(mark), change, services, endpoints, stmt})
+		rows = append(rows, []string{fmt.Sprint(i + 1), millis(q.TotalMs), fmt.Sprint(q.Count), millis(q.P50Ms), millis(q.P99Ms),
+			strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.1f", q.CallsPerRequest), "0"), ".") + pad(mark), change,
+			p.cell(strings.Join(q.Services, ", "), 20), p.cell(strings.Join(q.Endpoints, ", "), 36), stmt})
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(w, "No database calls.")
-	} else if err := table(w, md, []string{"#", "TOTAL", "COUNT", "P50", "P99", "CALLS/REQ", "CHANGE", "SERVICES", "ENDPOINTS", "STATEMENT"}, rows); err != nil {
+	} else if err := p.table([]string{"#", "TOTAL", "COUNT", "P50", "P99", "CALLS/REQ", "CHANGE", "SERVICES", "ENDPOINTS", "STATEMENT"}, rows); err != nil {
 		return err
 	}
-	section("Findings")
-	if err := Findings(w, rep.Findings, md, o.Options); err != nil {
+	p.section("Findings")
+	if err := findingsTable(p, rep.Findings); err != nil {
 		return err
 	}
-	Evidence(w, rep.Findings, md, o.Options)
+	evidence(p, rep.Findings)
 	return nil
 }
 
@@ -113,7 +94,7 @@ func changeText(q *investigate.QueryStat) string {
 	case investigate.ChangeNew:
 		return "new"
 	case investigate.ChangeSlower, investigate.ChangeFaster:
-		return fmt.Sprintf("p99 %s (was %s)", q.Change, fmtMillis(q.Baseline.P99Ms))
+		return fmt.Sprintf("p99 %s (was %s)", q.Change, millis(q.Baseline.P99Ms))
 	case investigate.ChangeMoreCalls:
 		return fmt.Sprintf("calls/req ×%.3g", q.CallsPerRequest/q.Baseline.CallsPerRequest)
 	}
@@ -121,10 +102,6 @@ func changeText(q *investigate.QueryStat) string {
 		return ""
 	}
 	return "-"
-}
-
-func fmtMillis(ms float64) string {
-	return investigate.FormatDuration(time.Duration(ms * float64(time.Millisecond)))
 }
 
 func fmtRange(r *investigate.QueryWindow) string {
@@ -136,8 +113,8 @@ func Explain(w io.Writer, rep *investigate.ExplainReport, f Format, o Options) e
 	if f == FormatJSON {
 		return JSON(w, rep)
 	}
-	md := f == FormatMarkdown
-	st := style{on: o.Color && !md}
+	p := newPrinter(w, f == FormatMarkdown, o)
+	st, md := p.style(), p.markdown()
 	mode := "EXPLAIN (nothing executed)"
 	if rep.Analyze {
 		mode = "EXPLAIN ANALYZE (SELECTs executed in a rolled-back read-only transaction)"
@@ -148,22 +125,21 @@ func Explain(w io.Writer, rep *investigate.ExplainReport, f Format, o Options) e
 		fmt.Fprintf(w, "%s %s: %s\n", st.bold("PLANS"), Clean(rep.Server), mode)
 	}
 	for _, warn := range rep.Warnings {
-		fmt.Fprintf(w, "%s %s\n", st.yellow("warning:"), Clean(warn))
+		p.warning(warn)
 	}
 	if len(rep.Results) == 0 {
 		fmt.Fprintln(w, "\nNo statements to explain.")
 	}
+	bullet := "   "
+	if md {
+		bullet = "- "
+	}
 	for i, r := range rep.Results {
-		stmt := Clean(r.Statement)
-		figures := fmt.Sprintf("%s in total, %d calls, p99 %s", fmtMillis(r.TotalMs), r.Count, fmtMillis(r.P99Ms))
+		figures := fmt.Sprintf("%s in total, %d calls, p99 %s", millis(r.TotalMs), r.Count, millis(r.P99Ms))
 		if md {
-			fmt.Fprintf(w, "\n## %d. `%s`\n\n%s\n\n", i+1, strings.ReplaceAll(stmt, "`", "'"), figures)
+			fmt.Fprintf(w, "\n## %d. %s\n\n%s\n\n", i+1, p.code(r.Statement), figures)
 		} else {
-			fmt.Fprintf(w, "\n%s %s\n   %s\n", st.bold(fmt.Sprintf("%d.", i+1)), Truncate(stmt, 160), st.dim(figures))
-		}
-		bullet := "   "
-		if md {
-			bullet = "- "
+			fmt.Fprintf(w, "\n%s %s\n   %s\n", st.bold(fmt.Sprintf("%d.", i+1)), p.cell(r.Statement, 160), st.dim(figures))
 		}
 		switch r.Status {
 		case investigate.ExplainSkipped:
@@ -173,27 +149,22 @@ func Explain(w io.Writer, rep *investigate.ExplainReport, f Format, o Options) e
 			fmt.Fprintf(w, "%s%s %s\n", bullet, st.red("failed:"), Clean(r.Reason))
 			continue
 		}
-		p := r.Plan
-		planLine := fmt.Sprintf("plan: %s, cost %.0f, %s rows estimated", Clean(p.Top), p.TotalCost, fmtCount(p.PlanRows))
-		if p.Analyzed {
-			planLine += fmt.Sprintf(", executed in %s", fmtMillis(p.ExecMs))
+		pl := r.Plan
+		planLine := fmt.Sprintf("plan: %s, cost %.0f, %s rows estimated", Clean(pl.Top), pl.TotalCost, fmtCount(pl.PlanRows))
+		if pl.Analyzed {
+			planLine += fmt.Sprintf(", executed in %s", millis(pl.ExecMs))
 		}
 		fmt.Fprintf(w, "%s%s\n", bullet, planLine)
-		if len(p.Issues) == 0 {
+		if len(pl.Issues) == 0 {
 			fmt.Fprintf(w, "%snothing stands out in the plan\n", bullet)
 		}
-		for _, is := range p.Issues {
-			detail := Clean(is.Node) + ": " + Clean(is.Detail)
-			if md {
-				detail = mdCell(detail)
-			}
-			fmt.Fprintf(w, "%s%s %s %s\n", bullet, st.severity(is.Severity), is.Kind, detail)
+		for _, is := range pl.Issues {
+			fmt.Fprintf(w, "%s%s %s %s\n", bullet, st.severity(is.Severity), is.Kind, p.cell(is.Node+": "+is.Detail, 0))
 			if is.Index != "" {
-				ix := Clean(is.Index)
 				if md {
-					fmt.Fprintf(w, "  - suggested index (not run): `%s`\n", strings.ReplaceAll(ix, "`", "'"))
+					fmt.Fprintf(w, "  - suggested index (not run): %s\n", p.code(is.Index))
 				} else {
-					fmt.Fprintf(w, "      %s %s\n", st.dim("suggested index (not run):"), st.cyan(ix))
+					fmt.Fprintf(w, "      %s %s\n", st.dim("suggested index (not run):"), st.cyan(Clean(is.Index)))
 				}
 			}
 		}

@@ -16,13 +16,14 @@ func Hotspots(w io.Writer, rep *investigate.HotspotReport, f Format, o Options, 
 		return JSON(w, rep)
 	}
 	md := f == FormatMarkdown
-	st := style{on: o.Color && !md}
+	p := newPrinter(w, md, o)
+	st := p.style()
 	win := rep.Window.End.Sub(rep.Window.Start)
 	if md {
 		fmt.Fprintf(w, "# Hotspots\n\n- window: %s → %s (%s)\n- baseline: %s → %s\n", rep.Window.Start.Format(time.RFC3339),
 			rep.Window.End.Format(time.RFC3339), promDur(win), rep.Baseline.Start.Format(time.RFC3339), rep.Baseline.End.Format(time.RFC3339))
 		if rep.Tables.Convention != "" {
-			fmt.Fprintf(w, "- metrics: %s\n", mdCell(Clean(shortConventions(rep.Tables.Convention))))
+			fmt.Fprintf(w, "- metrics: %s\n", p.cell(shortConventions(rep.Tables.Convention), 0))
 		}
 	} else {
 		fmt.Fprintf(w, "%s %s → %s (%s), baseline %s → %s\n", st.bold("hotspots"), rep.Window.Start.Format(time.RFC3339),
@@ -32,42 +33,15 @@ func Hotspots(w io.Writer, rep *investigate.HotspotReport, f Format, o Options, 
 		}
 	}
 	for _, warn := range rep.Warnings {
-		if md {
-			fmt.Fprintf(w, "- **warning:** %s\n", mdCell(Clean(warn)))
-		} else {
-			fmt.Fprintf(w, "%s %s\n", st.yellow("warning:"), Clean(warn))
-		}
+		p.warning(warn)
 	}
-	section := func(title string) {
-		if md {
-			fmt.Fprintf(w, "\n## %s\n\n", title)
-		} else {
-			fmt.Fprintf(w, "\n%s\n", st.bold(strings.ToUpper(title)))
-		}
-	}
-	note := func(n string) {
-		if n == "" {
-			return
-		}
-		if md {
-			fmt.Fprintf(w, "\n_note: %s_\n", mdCell(Clean(n)))
-		} else {
-			fmt.Fprintf(w, "%s %s\n", st.yellow("note:"), Clean(n))
-		}
-	}
-	cell := func(s string, n int) string {
-		s = Clean(s)
-		if md {
-			return mdCell(s)
-		}
-		return Truncate(s, n)
-	}
+	section, note, cell := p.section, p.note, p.cell
 	spark := func(v []float64) string {
 		s := Sparkline(v)
-		if md && strings.TrimSpace(s) != "" {
-			return "`" + s + "`"
+		if strings.TrimSpace(s) == "" {
+			return s
 		}
-		return s
+		return p.code(s)
 	}
 	mark := func(b bool, s string) string {
 		if b {
@@ -83,7 +57,7 @@ func Hotspots(w io.Writer, rep *investigate.HotspotReport, f Format, o Options, 
 			note(n)
 			return nil
 		}
-		if err := table(w, md, header, rows); err != nil {
+		if err := p.table(header, rows); err != nil {
 			return err
 		}
 		note(n)
@@ -91,18 +65,18 @@ func Hotspots(w io.Writer, rep *investigate.HotspotReport, f Format, o Options, 
 	}
 
 	section("Findings")
-	if err := Findings(w, rep.Findings, md, o); err != nil {
+	if err := findingsTable(p, rep.Findings); err != nil {
 		return err
 	}
-	Evidence(w, rep.Findings, md, o)
+	evidence(p, rep.Findings)
 
 	t := rep.Tables
 	section("Latency (p99 against the baseline)")
 	var rows [][]string
 	for i, r := range t.Latency.Rows {
 		rows = append(rows, []string{fmt.Sprint(i + 1), cell(r.Service, 30), cell(r.Operation, 40),
-			mark(r.Regression, hsMs(r.P99Ms)), hsMs(r.BaselineP99Ms), mark(r.Regression, ratio(r.Ratio)),
-			hsMs(r.P50Ms), hsMs(r.BaselineP50Ms), spark(r.Sparkline)})
+			mark(r.Regression, millisOrDash(r.P99Ms)), millisOrDash(r.BaselineP99Ms), mark(r.Regression, ratio(r.Ratio)),
+			millisOrDash(r.P50Ms), millisOrDash(r.BaselineP50Ms), spark(r.Sparkline)})
 	}
 	if err := emptyOr(rows, []string{"#", "SERVICE", "ENDPOINT", "P99", "BASE P99", "RATIO", "P50", "BASE P50", "P99 TREND"}, t.Latency.Note); err != nil {
 		return err
@@ -151,27 +125,19 @@ func Hotspots(w io.Writer, rep *investigate.HotspotReport, f Format, o Options, 
 
 	if explain != nil && len(t.Conventions) > 0 {
 		section("Metrics found")
-		if md {
-			fmt.Fprintln(w, "```")
-		}
-		for _, l := range ConventionLines(t.Conventions) {
-			fmt.Fprintln(w, Clean(l))
-		}
-		if md {
-			fmt.Fprintln(w, "```")
-		}
+		p.pre(func() {
+			for _, l := range ConventionLines(t.Conventions) {
+				fmt.Fprintln(w, Clean(l))
+			}
+		})
 	}
 	if explain != nil {
 		section("Queries")
-		if md {
-			fmt.Fprintln(w, "```")
-		}
-		for _, q := range explain {
-			fmt.Fprintln(w, Clean(q))
-		}
-		if md {
-			fmt.Fprintln(w, "```")
-		}
+		p.pre(func() {
+			for _, q := range explain {
+				fmt.Fprintln(w, Clean(q))
+			}
+		})
 	}
 	return nil
 }
@@ -224,13 +190,6 @@ func promDur(d time.Duration) string {
 	return b.String()
 }
 
-func hsMs(ms float64) string {
-	if ms <= 0 {
-		return "-"
-	}
-	return investigate.FormatDuration(time.Duration(ms * float64(time.Millisecond)))
-}
-
 func ratio(r float64) string {
 	if r <= 0 {
 		return "-"
@@ -259,15 +218,14 @@ func satValue(v float64, unit string) string {
 	case "ratio":
 		return pct(v)
 	case "bytes":
-		switch {
-		case v >= 1<<30:
-			return fmt.Sprintf("%.1f GiB", v/(1<<30))
-		case v >= 1<<20:
-			return fmt.Sprintf("%.1f MiB", v/(1<<20))
-		case v >= 1<<10:
-			return fmt.Sprintf("%.1f KiB", v/(1<<10))
-		}
-		return fmt.Sprintf("%.0f B", v)
+		return investigate.FormatBytes(v)
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// HotspotsView is the `dbg hotspots` JSON document: the report and, with --explain, the requests that
+// were sent (the source's own request records).
+type HotspotsView struct {
+	*investigate.HotspotReport
+	Queries any `json:"queries,omitempty"`
 }

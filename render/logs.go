@@ -86,7 +86,7 @@ func LogMarkdownRow(w io.Writer, r *investigate.LogRecord) error {
 	}
 	cells := []string{ts, Clean(r.Service), Clean(r.Level), Clean(r.Message), Clean(r.TraceID), Clean(r.SpanID)}
 	for i := range cells {
-		cells[i] = mdCell(cells[i])
+		cells[i] = mdText(cells[i])
 	}
 	_, err := io.WriteString(w, "| "+strings.Join(cells, " | ")+" |\n")
 	return err
@@ -208,7 +208,8 @@ type PatternsReport struct {
 
 // Patterns writes the templates table (new and surging first) and the findings' evidence.
 func Patterns(w io.Writer, rep *PatternsReport, md bool, o Options) error {
-	st := style{on: o.Color && !md}
+	p := newPrinter(w, md, o)
+	st := p.style()
 	svc := Clean(rep.Service)
 	if svc == "" {
 		svc = "all services"
@@ -216,70 +217,56 @@ func Patterns(w io.Writer, rep *PatternsReport, md bool, o Options) error {
 	head := fmt.Sprintf("log patterns of %s: %d lines in %s – %s, %d in the baseline %s – %s", svc, rep.Lines,
 		fmtTime(rep.Window.Start), fmtTime(rep.Window.End), rep.BaselineLines, fmtTime(rep.Window.BaselineStart), fmtTime(rep.Window.BaselineEnd))
 	if md {
-		fmt.Fprintf(w, "# Log patterns\n\n%s\n\n", mdCell(head))
+		fmt.Fprintf(w, "# Log patterns\n\n%s\n\n", mdText(head))
 	} else {
 		fmt.Fprintln(w, st.bold(head))
 	}
 	for _, warn := range rep.Warnings {
-		if md {
-			fmt.Fprintf(w, "- **warning:** %s\n", mdCell(Clean(warn)))
-		} else {
-			fmt.Fprintf(w, "%s %s\n", st.yellow("warning:"), Clean(warn))
-		}
+		p.warning(warn)
 	}
 	maxRows := rep.MaxRows
 	if maxRows <= 0 {
 		maxRows = 50
 	}
 	rows := [][]string{}
-	for i, p := range rep.Patterns {
-		if p.Status == investigate.PatternGone {
+	for i, pt := range rep.Patterns {
+		if pt.Status == investigate.PatternGone {
 			continue
 		}
 		if len(rows) >= maxRows {
 			rows = append(rows, []string{"", "", "", "", fmt.Sprintf("… %d more; --output json lists all", len(rep.Patterns)-i), "", ""})
 			break
 		}
-		tmpl := Clean(p.Template)
-		if p.ErrorType != "" {
-			tmpl = "[" + Clean(p.ErrorType) + "] " + tmpl
+		tmpl := pt.Template
+		if pt.ErrorType != "" {
+			tmpl = "[" + pt.ErrorType + "] " + tmpl
 		}
-		sample := Clean(p.Sample)
-		status := p.Status
-		if md {
-			tmpl, sample = mdCell(tmpl), mdCell(sample)
-		} else {
-			tmpl, sample = Truncate(tmpl, 90), Truncate(sample, 60)
-			switch p.Status {
-			case investigate.PatternNew:
-				status = st.red(status)
-			case investigate.PatternSurging:
-				status = st.yellow(status)
-			}
+		status := pt.Status
+		switch pt.Status {
+		case investigate.PatternNew:
+			status = st.red(status)
+		case investigate.PatternSurging:
+			status = st.yellow(status)
 		}
 		traces := ""
-		if len(p.TraceIDs) > 0 {
-			traces = Clean(p.TraceIDs[0])
-			if len(p.TraceIDs) > 1 {
-				traces += fmt.Sprintf(" +%d", len(p.TraceIDs)-1)
+		if len(pt.TraceIDs) > 0 {
+			traces = Clean(pt.TraceIDs[0])
+			if len(pt.TraceIDs) > 1 {
+				traces += fmt.Sprintf(" +%d", len(pt.TraceIDs)-1)
 			}
 		}
-		rows = append(rows, []string{status, fmt.Sprint(p.Count), fmt.Sprint(p.BaselineCount), Clean(p.Level), tmpl, sample, traces})
+		rows = append(rows, []string{status, fmt.Sprint(pt.Count), fmt.Sprint(pt.BaselineCount), Clean(pt.Level), p.cell(tmpl, 90), p.cell(pt.Sample, 60), traces})
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(w, "No log lines in the window.")
-	} else if err := table(w, md, []string{"STATUS", "COUNT", "BASELINE", "LEVEL", "TEMPLATE", "SAMPLE", "TRACES"}, rows); err != nil {
+	} else if err := p.table([]string{"STATUS", "COUNT", "BASELINE", "LEVEL", "TEMPLATE", "SAMPLE", "TRACES"}, rows); err != nil {
 		return err
 	}
-	if md {
-		fmt.Fprint(w, "\n## Findings\n\n")
-	} else {
-		fmt.Fprintf(w, "\n%s\n", st.bold("FINDINGS"))
-	}
-	if err := Findings(w, rep.Findings, md, o); err != nil {
+	p.section("Findings")
+	if err := findingsTable(p, rep.Findings); err != nil {
 		return err
 	}
-	Evidence(w, rep.Findings, md, o)
+	evidence(p, rep.Findings)
 	return nil
 }
 
@@ -298,33 +285,55 @@ type SpanLogs struct {
 	Records   []investigate.LogRecord `json:"records"`
 }
 
-// TraceLogsJSON lists the attached logs span by span in the waterfall's order, then the unattached.
-func TraceLogsJSON(rep *investigate.TraceReport, att investigate.AttachedLogs) (bySpan []SpanLogs, unattached []investigate.LogRecord) {
-	bySpan = []SpanLogs{}
+// TraceLogsView is the "logs" key `dbg trace --logs` adds to the trace's JSON object.
+type TraceLogsView struct {
+	Spans      []SpanLogs              `json:"spans"`
+	Unattached []investigate.LogRecord `json:"unattached"`
+	BySpanID   int                     `json:"by_span_id"`
+	ByTime     int                     `json:"by_time"`
+	Warnings   []string                `json:"warnings"`
+}
+
+// TraceWithLogsView is a `dbg trace --logs` JSON document: the trace report with its logs.
+type TraceWithLogsView struct {
+	*investigate.TraceReport
+	Logs TraceLogsView `json:"logs"`
+}
+
+// NewTraceWithLogsView lists the attached logs span by span in the waterfall's order, then the
+// unattached, with the warnings of reading them.
+func NewTraceWithLogsView(rep *investigate.TraceReport, att investigate.AttachedLogs, warnings []string) TraceWithLogsView {
+	v := TraceLogsView{Spans: []SpanLogs{}, Unattached: att.Unattached, BySpanID: att.BySpanID, ByTime: att.ByTime, Warnings: warnings}
 	if rep.Tree != nil {
 		for _, i := range rep.Tree.Order {
 			if int(i) < len(att.BySpan) && len(att.BySpan[i]) > 0 {
 				s := rep.Tree.Span(i)
-				bySpan = append(bySpan, SpanLogs{SpanID: s.SpanID, Service: s.Service, Operation: s.Operation, Records: att.BySpan[i]})
+				v.Spans = append(v.Spans, SpanLogs{SpanID: s.SpanID, Service: s.Service, Operation: s.Operation, Records: att.BySpan[i]})
 			}
 		}
 	}
-	unattached = att.Unattached
-	if unattached == nil {
-		unattached = []investigate.LogRecord{}
+	if v.Unattached == nil {
+		v.Unattached = []investigate.LogRecord{}
 	}
-	return bySpan, unattached
+	if v.Warnings == nil {
+		v.Warnings = []string{}
+	}
+	return TraceWithLogsView{TraceReport: rep, Logs: v}
 }
 
 // TraceLogs writes the trace's span tree with each span's log lines under it; spans without logs are
 // shown only as the path to spans that have some.
 func TraceLogs(w io.Writer, rep *investigate.TraceReport, att investigate.AttachedLogs, md bool, o Options) error {
-	st := style{on: o.Color && !md}
-	if md {
-		fmt.Fprint(w, "\n## Logs\n\n```\n")
-	} else {
-		fmt.Fprintf(w, "\n%s\n", st.bold("LOGS"))
-	}
+	p := newPrinter(w, md, o)
+	st := p.style()
+	p.section("Logs")
+	var err error
+	p.pre(func() { err = traceLogLines(w, rep, att, st) })
+	return err
+}
+
+// traceLogLines writes the span tree with each span's log lines under it.
+func traceLogLines(w io.Writer, rep *investigate.TraceReport, att investigate.AttachedLogs, st style) error {
 	t := rep.Tree
 	total := att.BySpanID + att.ByTime + len(att.Unattached)
 	if total == 0 {
@@ -359,9 +368,7 @@ func TraceLogs(w io.Writer, rep *investigate.TraceReport, att investigate.Attach
 				if r.SpanID == s.SpanID {
 					r.SpanID = ""
 				}
-				if err := LogLine(&lb, &r, lo); err != nil {
-					return err
-				}
+				_ = LogLine(&lb, &r, lo) // a strings.Builder does not fail
 				for _, l := range strings.SplitAfter(strings.TrimRight(lb.String(), "\n"), "\n") {
 					fmt.Fprintf(w, "%s  │ %s", indent, strings.TrimRight(l, "\n")+"\n")
 				}
@@ -375,9 +382,6 @@ func TraceLogs(w io.Writer, rep *investigate.TraceReport, att investigate.Attach
 				return err
 			}
 		}
-	}
-	if md {
-		fmt.Fprintln(w, "```")
 	}
 	return nil
 }

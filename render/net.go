@@ -22,92 +22,68 @@ type NetOptions struct {
 // Info counts, the per-server conversation table (-z conv,tcp with TCP analysis), the per-endpoint
 // request table (-z http,tree with latency), then the worst connections.
 func Net(w io.Writer, r investigate.NetReport, md bool, o NetOptions) error {
-	st := style{on: o.Color && !md}
+	p := newPrinter(w, md, o.Options)
+	st := p.style()
 	head := fmt.Sprintf("%s: %d packets, %d TCP conversations, %d requests, %s → %s (%.1f s)",
 		Clean(o.Source), r.Packets, r.Flows, r.Exchanges,
 		r.Window.Start.UTC().Format("2006-01-02T15:04:05.000Z"), r.Window.End.UTC().Format("15:04:05.000Z"), r.Window.DurationMs/1000)
 	if md {
-		fmt.Fprintf(w, "## dbg net\n\n%s\n\n", mdCell(head))
+		fmt.Fprintf(w, "## dbg net\n\n%s\n\n", mdText(head))
 	} else {
 		fmt.Fprintln(w, st.bold(head))
 	}
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "%s %s\n", st.yellow("warning:"), Clean(warn))
+		p.warning(warn)
 	}
-	section(w, md, st, "Findings")
-	if err := Findings(w, r.Findings, md, o.Options); err != nil {
+	p.section("Findings")
+	if err := findingsTable(p, r.Findings); err != nil {
 		return err
 	}
-	Evidence(w, r.Findings, md, o.Options)
-	section(w, md, st, "Expert info")
+	evidence(p, r.Findings)
+	p.section("Expert info")
 	fmt.Fprintln(w, expertLine(r))
 	if len(r.Servers) > 0 {
-		section(w, md, st, "TCP by server (as tshark -z conv,tcp, summed per server, with TCP analysis)")
+		p.section("TCP by server (as tshark -z conv,tcp, summed per server, with TCP analysis)")
 		rows := [][]string{}
 		for _, s := range r.Servers {
-			name := Clean(s.Server)
+			name := p.cell(s.Server, 0)
 			if s.Service != "" {
-				name += " (" + Clean(s.Service) + ")"
+				name += " (" + p.cell(s.Service, 0) + ")"
 			}
 			rows = append(rows, []string{name, fmt.Sprint(s.Connections), fmt.Sprint(s.Refused), fmt.Sprint(s.Unanswered),
 				fmt.Sprintf("%d/%d", s.ResetsByServer, s.ResetsByClient), fmt.Sprint(s.Retransmits),
 				fmt.Sprintf("%.1f%%", 100*s.RetransmitShare), fmt.Sprint(s.DupAcks), fmt.Sprint(s.ZeroWindows),
 				fmt.Sprintf("%.2f", s.RTTP50Ms), fmt.Sprintf("%.2f", s.RTTP99Ms), fmt.Sprint(s.Requests), fmt.Sprint(s.TLSFailures)})
 		}
-		if md {
-			mdRows(rows)
-		}
-		if err := table(w, md, []string{"SERVER", "CONNS", "REFUSED", "NO-ANSWER", "RST S/C", "RETRANS", "SHARE", "DUP-ACK", "ZERO-WIN", "RTT P50", "RTT P99", "REQUESTS", "TLS-FAIL"}, rows); err != nil {
+		if err := p.table([]string{"SERVER", "CONNS", "REFUSED", "NO-ANSWER", "RST S/C", "RETRANS", "SHARE", "DUP-ACK", "ZERO-WIN", "RTT P50", "RTT P99", "REQUESTS", "TLS-FAIL"}, rows); err != nil {
 			return err
 		}
 	}
 	if len(r.Endpoints) > 0 {
-		section(w, md, st, "Requests by endpoint (as tshark -z http,tree, with latency; gRPC by method)")
+		p.section("Requests by endpoint (as tshark -z http,tree, with latency; gRPC by method)")
 		rows := [][]string{}
 		for _, e := range r.Endpoints {
-			rows = append(rows, []string{Clean(e.Server), e.Proto, Clean(e.Method), Truncate(Clean(e.Route), 60),
+			rows = append(rows, []string{p.cell(e.Server, 0), e.Proto, p.cell(e.Method, 0), p.cell(e.Route, 60),
 				fmt.Sprint(e.Count), fmt.Sprint(e.Errors), fmt.Sprint(e.Unanswered), statuses(e.Statuses),
 				fmt.Sprintf("%.2f", e.P50Ms), fmt.Sprintf("%.2f", e.P99Ms), fmt.Sprintf("%.2f", e.MaxMs)})
 		}
-		if md {
-			mdRows(rows)
-		}
-		if err := table(w, md, []string{"SERVER", "PROTO", "METHOD", "ROUTE", "COUNT", "ERRORS", "NO-RESP", "STATUS", "P50 MS", "P99 MS", "MAX MS"}, rows); err != nil {
+		if err := p.table([]string{"SERVER", "PROTO", "METHOD", "ROUTE", "COUNT", "ERRORS", "NO-RESP", "STATUS", "P50 MS", "P99 MS", "MAX MS"}, rows); err != nil {
 			return err
 		}
 	}
 	conns := worstConnections(r.Connections, o.Connections)
 	if len(conns) > 0 {
 		title := fmt.Sprintf("Connections (%d of %d, the worst first; --output json for all kept)", len(conns), r.Flows)
-		section(w, md, st, title)
+		p.section(title)
 		rows := [][]string{}
 		for _, c := range conns {
-			rows = append(rows, []string{Clean(c.Client) + " ↔ " + Clean(c.Server), fmt.Sprint(c.FirstPacket), fmt.Sprint(c.Packets),
+			rows = append(rows, []string{p.cell(c.Client, 0) + " ↔ " + p.cell(c.Server, 0), fmt.Sprint(c.FirstPacket), fmt.Sprint(c.Packets),
 				fmt.Sprint(c.BytesToSrv), fmt.Sprint(c.BytesToCli), fmt.Sprintf("%.1f", c.DurationMs), fmt.Sprintf("%.2f", c.RTTMs),
 				fmt.Sprint(c.Retransmits), resetCell(c), c.State, fmt.Sprint(c.Requests), c.Proto})
 		}
-		if md {
-			mdRows(rows)
-		}
-		return table(w, md, []string{"CONVERSATION", "FIRST", "FRAMES", "BYTES →", "BYTES ←", "DURATION MS", "RTT MS", "RETRANS", "RST", "STATE", "REQUESTS", "PROTO"}, rows)
+		return p.table([]string{"CONVERSATION", "FIRST", "FRAMES", "BYTES →", "BYTES ←", "DURATION MS", "RTT MS", "RETRANS", "RST", "STATE", "REQUESTS", "PROTO"}, rows)
 	}
 	return nil
-}
-
-func section(w io.Writer, md bool, st style, title string) {
-	if md {
-		fmt.Fprintf(w, "\n### %s\n\n", title)
-	} else {
-		fmt.Fprintf(w, "\n%s\n", st.bold(title))
-	}
-}
-
-func mdRows(rows [][]string) {
-	for _, r := range rows {
-		for i := range r {
-			r[i] = mdCell(r[i])
-		}
-	}
 }
 
 func resetCell(c investigate.NetConnection) string {

@@ -123,92 +123,15 @@ func toAny(s []string) []any {
 	return out
 }
 
-// mdCell escapes a sanitised string for a markdown table cell.
-func mdCell(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.ReplaceAll(s, "`", "'")
-}
-
 // Findings writes the ranked findings as a table (or markdown table). An empty list says so.
 func Findings(w io.Writer, fs []investigate.Finding, md bool, o Options) error {
-	st := style{on: o.Color && !md}
-	if len(fs) == 0 {
-		_, err := fmt.Fprintln(w, "No findings.")
-		return err
-	}
-	rows := make([][]string, 0, len(fs))
-	for i, f := range fs {
-		title := Clean(f.Title)
-		svc, op := Clean(f.Service), Clean(f.Operation)
-		if md {
-			title, svc, op = mdCell(title), mdCell(svc), mdCell(op)
-		} else {
-			title = Truncate(title, 110)
-			op = Truncate(op, 40)
-		}
-		rows = append(rows, []string{
-			fmt.Sprint(i + 1), st.severity(f.Severity), fmt.Sprintf("%.2f", f.Score), f.Kind, svc, op, title,
-		})
-	}
-	return table(w, md, []string{"#", "SEVERITY", "SCORE", "KIND", "SERVICE", "OPERATION", "FINDING"}, rows)
+	return findingsTable(newPrinter(w, md, o), fs)
 }
 
 // Evidence writes each finding's evidence and recommendation under a numbered heading, for the reader
 // who wants to check a claim.
 func Evidence(w io.Writer, fs []investigate.Finding, md bool, o Options) {
-	st := style{on: o.Color && !md}
-	for i, f := range fs {
-		if md {
-			fmt.Fprintf(w, "\n**%d. %s**\n\n", i+1, mdCell(Clean(f.Title)))
-		} else {
-			fmt.Fprintf(w, "\n%s %s\n", st.bold(fmt.Sprintf("%d.", i+1)), st.bold(Clean(f.Title)))
-		}
-		for _, k := range sortedKeys(f.Evidence) {
-			v := Clean(fmt.Sprint(f.Evidence[k]))
-			if v == "" {
-				continue
-			}
-			if md {
-				fmt.Fprintf(w, "- %s: `%s`\n", k, strings.ReplaceAll(v, "`", "'"))
-			} else {
-				fmt.Fprintf(w, "   %s %s\n", st.dim(k+":"), Truncate(v, 200))
-			}
-		}
-		if len(f.TraceIDs) > 0 {
-			ids := f.TraceIDs
-			more := ""
-			if len(ids) > 5 {
-				ids, more = ids[:5], fmt.Sprintf(" (+%d more)", len(f.TraceIDs)-5)
-			}
-			line := Clean(strings.Join(ids, " ")) + more
-			if md {
-				fmt.Fprintf(w, "- traces: `%s`\n", line)
-			} else {
-				fmt.Fprintf(w, "   %s %s\n", st.dim("traces:"), line)
-			}
-			if l := TraceLink(o.JaegerUI, f.TraceIDs[0], ""); l != "" {
-				if md {
-					fmt.Fprintf(w, "- trace: %s\n", l)
-				} else {
-					fmt.Fprintf(w, "   %s %s\n", st.dim("trace:"), st.cyan(l))
-				}
-			}
-		}
-		for _, l := range f.Links {
-			if md {
-				fmt.Fprintf(w, "- link: %s\n", Clean(l))
-			} else {
-				fmt.Fprintf(w, "   %s %s\n", st.dim("link:"), st.cyan(Clean(l)))
-			}
-		}
-		if f.Recommendation != "" {
-			if md {
-				fmt.Fprintf(w, "- fix: %s\n", mdCell(Clean(f.Recommendation)))
-			} else {
-				fmt.Fprintf(w, "   %s %s\n", st.dim("fix:"), Clean(f.Recommendation))
-			}
-		}
-	}
+	evidence(newPrinter(w, md, o), fs)
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -21,7 +21,7 @@ func Probe(w io.Writer, r *probe.Result, f Format, o Options) error {
 	var b strings.Builder
 	head := fmt.Sprintf("%s %s", r.Method, Clean(r.URL))
 	if md {
-		fmt.Fprintf(&b, "## dbg probe: `%s`\n\n", mdCell(head))
+		fmt.Fprintf(&b, "## dbg probe: `%s`\n\n", mdText(head))
 	} else {
 		fmt.Fprintln(&b, st.bold("dbg probe "+head))
 	}
@@ -43,7 +43,7 @@ func Probe(w io.Writer, r *probe.Result, f Format, o Options) error {
 	b.Reset()
 	if md {
 		for i := range rows {
-			rows[i][1] = mdCell(rows[i][1])
+			rows[i][1] = mdText(rows[i][1])
 		}
 		if err := table(w, md, []string{"measure", "value"}, rows); err != nil {
 			return err

@@ -13,8 +13,8 @@ func Profile(w io.Writer, rep *investigate.ProfileReport, f Format, o Options) e
 	if f == FormatJSON {
 		return JSON(w, rep)
 	}
-	md := f == FormatMarkdown
-	st := style{on: o.Color && !md}
+	p := newPrinter(w, f == FormatMarkdown, o)
+	st := p.style()
 	what := fmt.Sprintf("%s profile of %s", rep.Kind, Clean(rep.Target))
 	detail := fmt.Sprintf("%s, total %s", Clean(rep.SampleType), ProfileValue(rep.Total, rep.Unit))
 	if rep.Samples > 0 {
@@ -23,44 +23,32 @@ func Profile(w io.Writer, rep *investigate.ProfileReport, f Format, o Options) e
 	if rep.DiffBase != "" {
 		detail += ", minus " + Clean(rep.DiffBase)
 	}
-	if md {
-		fmt.Fprintf(w, "# %s\n\n%s\n", mdCell(what), mdCell(detail))
+	if p.markdown() {
+		fmt.Fprintf(w, "# %s\n\n%s\n", mdText(what), mdText(detail))
+		if len(rep.Warnings) > 0 {
+			fmt.Fprintln(w)
+		}
 	} else {
 		fmt.Fprintf(w, "%s  (%s)\n", st.bold(what), detail)
 	}
 	for _, warn := range rep.Warnings {
-		if md {
-			fmt.Fprintf(w, "\n- **warning:** %s\n", mdCell(Clean(warn)))
-		} else {
-			fmt.Fprintf(w, "%s %s\n", st.yellow("warning:"), Clean(warn))
-		}
+		p.warning(warn)
 	}
 	for _, s := range rep.Saved {
-		if md {
-			fmt.Fprintf(w, "- saved: `%s`\n", strings.ReplaceAll(Clean(s), "`", "'"))
-		} else {
-			fmt.Fprintf(w, "%s %s\n", st.dim("saved:"), Clean(s))
-		}
-	}
-	section := func(title string) {
-		if md {
-			fmt.Fprintf(w, "\n## %s\n\n", title)
-		} else {
-			fmt.Fprintf(w, "\n%s\n", st.bold(strings.ToUpper(title)))
-		}
+		p.fact("saved", Clean(s))
 	}
 	if len(rep.Findings) > 0 || rep.Kind == "cpu" || rep.Samples > 0 {
-		section("Findings")
-		if err := Findings(w, rep.Findings, md, o); err != nil {
+		p.section("Findings")
+		if err := findingsTable(p, rep.Findings); err != nil {
 			return err
 		}
-		Evidence(w, rep.Findings, md, o)
+		evidence(p, rep.Findings)
 	}
 	title := "Top functions"
 	if rep.DiffBase != "" {
 		title += " (change from the base: + grew, - shrank)"
 	}
-	section(title)
+	p.section(title)
 	if len(rep.Top) == 0 {
 		_, err := fmt.Fprintln(w, "No samples.")
 		return err
@@ -68,23 +56,16 @@ func Profile(w io.Writer, rep *investigate.ProfileReport, f Format, o Options) e
 	rows := make([][]string, 0, len(rep.Top))
 	sign := rep.DiffBase != ""
 	for _, e := range rep.Top {
-		fn := Clean(e.Function)
 		loc := shortPath(Clean(e.File))
 		if e.Line > 0 {
 			loc += fmt.Sprintf(":%d", e.Line)
 		}
-		if md {
-			fn, loc = mdCell(fn), mdCell(loc)
-		} else {
-			fn = Truncate(fn, 80)
-			loc = Truncate(loc, 60)
-		}
 		rows = append(rows, []string{
 			valueCell(e.Flat, rep.Unit, sign), percent(e.Flat, rep.Total),
-			valueCell(e.Cum, rep.Unit, sign), percent(e.Cum, rep.Total), fn, loc,
+			valueCell(e.Cum, rep.Unit, sign), percent(e.Cum, rep.Total), p.cell(e.Function, 80), p.cell(loc, 60),
 		})
 	}
-	return table(w, md, []string{"FLAT", "FLAT%", "CUM", "CUM%", "FUNCTION", "FILE:LINE"}, rows)
+	return p.table([]string{"FLAT", "FLAT%", "CUM", "CUM%", "FUNCTION", "FILE:LINE"}, rows)
 }
 
 func valueCell(v int64, unit string, sign bool) string {

@@ -35,82 +35,56 @@ func TraceLink(ui, traceID, spanID string) string {
 }
 
 func traceText(w io.Writer, rep *investigate.TraceReport, md bool, o Options) error {
-	st := style{on: o.Color && !md}
+	p := newPrinter(w, md, o)
+	st := p.style()
 	services := make([]string, len(rep.Services))
 	for i, s := range rep.Services {
 		services[i] = Clean(s)
 	}
-	dur := investigate.FormatDuration(time.Duration(rep.DurationMs * float64(time.Millisecond)))
+	dur := millis(rep.DurationMs)
+	link := TraceLink(o.JaegerUI, rep.TraceID, "")
 	if md {
-		fmt.Fprintf(w, "# Trace `%s`\n\n", Clean(rep.TraceID))
+		fmt.Fprintf(w, "# Trace %s\n\n", p.code(rep.TraceID))
 		fmt.Fprintf(w, "- duration: %s\n- spans: %d\n- services: %s\n- start: %s\n", dur, rep.SpanCount, strings.Join(services, ", "), rep.Start.Format(time.RFC3339Nano))
-		if l := TraceLink(o.JaegerUI, rep.TraceID, ""); l != "" {
-			fmt.Fprintf(w, "- Jaeger: %s\n", l)
+		if link != "" {
+			fmt.Fprintf(w, "- Jaeger: %s\n", link)
 		}
 	} else {
 		fmt.Fprintf(w, "%s %s  %s  %d spans  %d services (%s)\n", st.bold("trace"), Clean(rep.TraceID), st.bold(dur), rep.SpanCount, len(services), strings.Join(services, ", "))
-		if l := TraceLink(o.JaegerUI, rep.TraceID, ""); l != "" {
-			fmt.Fprintf(w, "%s\n", st.cyan(l))
+		if link != "" {
+			fmt.Fprintf(w, "%s\n", st.cyan(link))
 		}
 	}
 	for _, warn := range rep.Warnings {
-		if md {
-			fmt.Fprintf(w, "- **warning:** %s\n", mdCell(Clean(warn)))
-		} else {
-			fmt.Fprintf(w, "%s %s\n", st.yellow("warning:"), Clean(warn))
-		}
+		p.warning(warn)
 	}
-	section := func(title string) {
-		if md {
-			fmt.Fprintf(w, "\n## %s\n\n", title)
-		} else {
-			fmt.Fprintf(w, "\n%s\n", st.bold(strings.ToUpper(title)))
-		}
-	}
-	section("Findings")
-	if err := Findings(w, rep.Findings, md, o); err != nil {
+	p.section("Findings")
+	if err := findingsTable(p, rep.Findings); err != nil {
 		return err
 	}
-	Evidence(w, rep.Findings, md, o)
-	section("Waterfall")
-	if md {
-		fmt.Fprintln(w, "```")
-	}
-	Waterfall(w, rep, Options{Color: st.on, Width: o.Width, MaxRows: o.MaxRows})
-	if md {
-		fmt.Fprintln(w, "```")
-	}
-	section("Critical path")
+	evidence(p, rep.Findings)
+	p.section("Waterfall")
+	p.pre(func() { Waterfall(w, rep, Options{Color: st.on, Width: o.Width, MaxRows: o.MaxRows}) })
+	p.section("Critical path")
 	rows := make([][]string, 0, len(rep.CriticalPath))
-	for _, p := range rep.CriticalPath {
-		op := Clean(p.Operation)
-		if md {
-			op = mdCell(op)
-		}
-		span := Clean(p.SpanID)
-		if l := TraceLink(o.JaegerUI, rep.TraceID, p.SpanID); md && l != "" {
-			span = "[" + mdCell(span) + "](" + mdCell(Clean(l)) + ")" // a deep link per span on the path
-		}
-		rows = append(rows, []string{Clean(p.Service), op, msCell(p.SelfMs), msCell(p.DurationMs), span})
+	for _, c := range rep.CriticalPath {
+		span := p.link(p.cell(c.SpanID, 0), Clean(TraceLink(o.JaegerUI, rep.TraceID, c.SpanID))) // a deep link per span on the path
+		rows = append(rows, []string{Clean(c.Service), p.cell(c.Operation, 0), msCell(c.SelfMs), msCell(c.DurationMs), span})
 	}
-	if err := table(w, md, []string{"SERVICE", "OPERATION", "SELF MS", "DURATION MS", "SPAN"}, rows); err != nil {
+	if err := p.table([]string{"SERVICE", "OPERATION", "SELF MS", "DURATION MS", "SPAN"}, rows); err != nil {
 		return err
 	}
-	section("Statistics")
+	p.section("Statistics")
 	rows = rows[:0]
 	for i, s := range rep.Stats {
 		if i == 30 && !md {
 			rows = append(rows, []string{fmt.Sprintf("… %d more", len(rep.Stats)-30), "", "", "", "", "", "", ""})
 			break
 		}
-		op := Clean(s.Operation)
-		if md {
-			op = mdCell(op)
-		}
-		rows = append(rows, []string{Clean(s.Service), op, fmt.Sprint(s.Count), msCell(s.TotalMs),
+		rows = append(rows, []string{Clean(s.Service), p.cell(s.Operation, 0), fmt.Sprint(s.Count), msCell(s.TotalMs),
 			msCell(s.SelfTotalMs), msCell(s.AvgMs), msCell(s.MaxMs), fmt.Sprint(s.Errors)})
 	}
-	return table(w, md, []string{"SERVICE", "OPERATION", "COUNT", "TOTAL MS", "SELF MS", "AVG MS", "MAX MS", "ERRORS"}, rows)
+	return p.table([]string{"SERVICE", "OPERATION", "COUNT", "TOTAL MS", "SELF MS", "AVG MS", "MAX MS", "ERRORS"}, rows)
 }
 
 // Waterfall draws the span tree: indentation for depth, a bar placed on the trace's timeline, '*' on the
@@ -261,13 +235,4 @@ func padLeft(s string, n int) string {
 		return strings.Repeat(" ", n-k) + s
 	}
 	return s
-}
-
-// msCell prints milliseconds with one decimal, and to the microsecond below 0.1 ms: a 30 µs span reads
-// 0.030, not 0.0 (traces of in-process work and caches are made of such spans).
-func msCell(ms float64) string {
-	if ms != 0 && ms < 0.1 && ms > -0.1 {
-		return fmt.Sprintf("%.3f", ms)
-	}
-	return fmt.Sprintf("%.1f", ms)
 }

@@ -37,31 +37,20 @@ func TraceSearchResult(w io.Writer, r *TraceSearch, f Format, o Options) error {
 	if f == FormatJSON {
 		return JSON(w, r)
 	}
-	md := f == FormatMarkdown
-	st := style{on: o.Color && !md}
+	p := newPrinter(w, f == FormatMarkdown, o)
+	st, md := p.style(), p.markdown()
 	what := Clean(r.Service)
 	if r.Operation != "" {
 		what += " " + Clean(r.Operation)
 	}
 	span := r.Start.UTC().Format(time.RFC3339) + " – " + r.End.UTC().Format(time.RFC3339)
 	if md {
-		fmt.Fprintf(w, "# Traces of `%s`\n\n- window: %s\n- traces: %d (limit %d)\n", strings.ReplaceAll(what, "`", "'"), span, len(r.Traces), r.Limit)
+		fmt.Fprintf(w, "# Traces of %s\n\n- window: %s\n- traces: %d (limit %d)\n", mdCode(what), span, len(r.Traces), r.Limit)
 	} else {
 		fmt.Fprintf(w, "%s %s  %s  %d traces (limit %d)\n", st.bold("traces of"), what, span, len(r.Traces), r.Limit)
 	}
 	for _, warn := range r.Warnings {
-		if md {
-			fmt.Fprintf(w, "- **warning:** %s\n", mdCell(Clean(warn)))
-		} else {
-			fmt.Fprintf(w, "%s %s\n", st.yellow("warning:"), Clean(warn))
-		}
-	}
-	section := func(title string) {
-		if md {
-			fmt.Fprintf(w, "\n## %s\n\n", title)
-		} else {
-			fmt.Fprintf(w, "\n%s\n", st.bold(strings.ToUpper(title)))
-		}
+		p.warning(warn)
 	}
 	if len(r.Traces) == 0 {
 		_, err := fmt.Fprintln(w, "\nNo traces found; widen --since, or check --service, --operation and --tag.")
@@ -72,34 +61,28 @@ func TraceSearchResult(w io.Writer, r *TraceSearch, f Format, o Options) error {
 		if a.ErrorCount > 0 {
 			errs = fmt.Sprintf(", %d with errors", a.ErrorCount)
 		}
-		line := fmt.Sprintf("p50 %s, p99 %s%s", fmtMs(a.P50Ms), fmtMs(a.P99Ms), errs)
+		line := fmt.Sprintf("p50 %s, p99 %s%s", millis(a.P50Ms), millis(a.P99Ms), errs)
 		if md {
 			fmt.Fprintf(w, "- latency: %s\n", line)
 		} else {
 			fmt.Fprintln(w, line)
 		}
-		section("Findings across traces")
-		if err := Findings(w, a.Findings, md, o); err != nil {
+		p.section("Findings across traces")
+		if err := findingsTable(p, a.Findings); err != nil {
 			return err
 		}
-		Evidence(w, a.Findings, md, o)
-		section("Critical path time by operation")
+		evidence(p, a.Findings)
+		p.section("Critical path time by operation")
 		rows := make([][]string, 0, len(a.PathCosts))
 		for _, c := range a.PathCosts {
-			svc, op := Clean(c.Service), Clean(c.Operation)
-			if md {
-				svc, op = mdCell(svc), mdCell(op)
-			} else {
-				op = Truncate(op, 50)
-			}
-			rows = append(rows, []string{svc, op, msCell(c.SelfMs), fmt.Sprintf("%.0f%%", c.Share*100),
+			rows = append(rows, []string{p.cell(c.Service, 0), p.cell(c.Operation, 50), msCell(c.SelfMs), fmt.Sprintf("%.0f%%", c.Share*100),
 				fmt.Sprintf("%d/%d", c.Traces, a.TraceCount), msCell(c.MaxMs)})
 		}
-		if err := table(w, md, []string{"SERVICE", "OPERATION", "SELF MS", "SHARE", "TRACES", "MAX MS"}, rows); err != nil {
+		if err := p.table([]string{"SERVICE", "OPERATION", "SELF MS", "SHARE", "TRACES", "MAX MS"}, rows); err != nil {
 			return err
 		}
 	}
-	section("Traces, slowest first")
+	p.section("Traces, slowest first")
 	showLink := o.JaegerUI != "" && !md
 	header := []string{"START", "DURATION", "SPANS", "ERR", "SERVICES", "WORST FINDING", "TRACE"}
 	if showLink {
@@ -109,13 +92,8 @@ func TraceSearchResult(w io.Writer, r *TraceSearch, f Format, o Options) error {
 	for _, t := range r.Traces {
 		worst := "-"
 		if t.Worst != nil {
-			worst = string(t.Worst.Severity) + " " + Clean(t.Worst.Title)
+			worst = string(t.Worst.Severity) + " " + t.Worst.Title
 		}
-		services := make([]string, len(t.Services))
-		for i, s := range t.Services {
-			services[i] = Clean(s)
-		}
-		svc := strings.Join(services, ",")
 		errMark := ""
 		if t.Error {
 			errMark = st.red("!")
@@ -123,24 +101,12 @@ func TraceSearchResult(w io.Writer, r *TraceSearch, f Format, o Options) error {
 				errMark = "yes"
 			}
 		}
-		id := Clean(t.TraceID)
-		if md {
-			worst, svc, id = mdCell(worst), mdCell(svc), mdCell(id)
-			if t.Link != "" {
-				id = "[" + id + "](" + mdCell(Clean(t.Link)) + ")"
-			}
-		} else {
-			worst, svc = Truncate(worst, 70), Truncate(svc, 40)
-		}
-		row := []string{t.Start.UTC().Format("2006-01-02 15:04:05"), fmtMs(t.DurationMs), fmt.Sprint(t.SpanCount), errMark, svc, worst, id}
+		row := []string{t.Start.UTC().Format("2006-01-02 15:04:05"), millis(t.DurationMs), fmt.Sprint(t.SpanCount), errMark,
+			p.cell(strings.Join(t.Services, ","), 40), p.cell(worst, 70), p.link(p.cell(t.TraceID, 0), Clean(t.Link))}
 		if showLink {
 			row = append(row, st.cyan(Clean(t.Link)))
 		}
 		rows = append(rows, row)
 	}
-	return table(w, md, header, rows)
-}
-
-func fmtMs(ms float64) string {
-	return investigate.FormatDuration(time.Duration(ms * float64(time.Millisecond)))
+	return p.table(header, rows)
 }
