@@ -21,6 +21,7 @@ type streamDecoder struct {
 	it     *jsoniter.Iterator
 	err    error
 	intern map[string]string
+	field  string // the numeric field being read, for errors
 }
 
 // maxInterned bounds the intern table: keys and short repeated values, not every unique statement.
@@ -263,7 +264,11 @@ func (d *streamDecoder) int64() int64 {
 		}
 		return 0
 	case jsoniter.StringValue: // some exporters quote 64-bit numbers
-		v, _ := strconv.ParseInt(d.it.ReadString(), 10, 64)
+		s := d.it.ReadString()
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil && s != "" {
+			d.fail("field %q is %q, want a number", d.field, truncateID(s))
+		}
 		return v
 	}
 	d.it.Skip()
@@ -391,8 +396,10 @@ func (d *streamDecoder) spanField(st *spanState, k string) bool {
 			st.refFollows = append(st.refFollows, follows)
 		})
 	case "startTime":
+		d.field = k
 		s.Start = time.UnixMicro(d.int64()).UTC()
 	case "duration":
+		d.field = k
 		s.Duration = time.Duration(d.int64()) * time.Microsecond
 	case "tags":
 		s.Attrs = d.tags("tags")
@@ -402,6 +409,7 @@ func (d *streamDecoder) spanField(st *spanState, k string) bool {
 			d.object("logs[]", func(k string) {
 				switch k {
 				case "timestamp":
+					d.field = "timestamp"
 					e.Time = time.UnixMicro(d.int64()).UTC()
 				case "fields":
 					e.Attrs = d.tags("fields")
