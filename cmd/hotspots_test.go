@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbgtool/dbg/checklist"
 	"github.com/dbgtool/dbg/internal/promgen"
 	"github.com/dbgtool/dbg/internal/testserver"
 	"github.com/dbgtool/dbg/investigate"
@@ -207,6 +208,28 @@ func TestHotspotsCommandRealPrometheus(t *testing.T) {
 	}
 	if n := strings.Count(out, " for "); !strings.Contains(out, "request metrics in 2026-01-01T11:00:00Z") || n < 2*len(promgen.Fleet) {
 		t.Errorf("doctor lists %d families:\n%s", n, out)
+	}
+
+	// The checklist's metrics step reads the same discovery: a Go service with its own prefix, no
+	// configuration, its planted problems found.
+	code, out, errOut = runDbg(t, env, "checklist", "--service", "cart", "--until", end.Format(time.RFC3339), "-o", "json")
+	if code != 0 && code != 3 {
+		t.Fatalf("checklist: exit %d: %s", code, errOut)
+	}
+	var cl checklist.Report
+	if err := json.Unmarshal([]byte(out), &cl); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	if st := cl.Step(3); st != nil {
+		for _, f := range st.Findings {
+			found[f.Kind+" "+f.Service+" "+f.Operation] = true
+		}
+	}
+	for _, want := range []string{"latency_hotspot cart /slow", "error_hotspot cart /errors", "traffic_spike cart /spike"} {
+		if !found[want] {
+			t.Errorf("checklist step 3 lacks %s: %v", want, found)
+		}
 	}
 
 	code, _, errOut = runDbg(t, nil, "hotspots", "--prometheus-url", fmt.Sprintf("http://127.0.0.1:%d", testserver.FreePort(t)), "--timeout", "5s")

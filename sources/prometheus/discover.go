@@ -648,44 +648,36 @@ type valuesMemo struct {
 
 // series registers use for the series matching any of matches; the job goes to the first asker only.
 func (m *valuesMemo) series(matches []string, use func([]map[string]string)) (job, bool) {
-	key := strings.Join(matches, "\x00")
-	_, asked := m.sets[key]
-	m.sets[key] = append(m.sets[key], use)
-	if asked {
-		return job{}, false
-	}
-	return job{func(ctx context.Context) error {
-		sets, err := m.rec.series(ctx, matches, m.w.BaselineStart, m.w.End)
-		if err != nil {
-			return err
-		}
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		for _, f := range m.sets[key] {
-			f(sets)
-		}
-		return nil
-	}}, true
+	return askOnce(m.sets, strings.Join(matches, "\x00"), m.mu, use, func(ctx context.Context) ([]map[string]string, error) {
+		return m.rec.series(ctx, matches, m.w.BaselineStart, m.w.End)
+	})
 }
 
-// values registers use for the values of label on the series of match; the job is returned to the
-// first asker only.
+// values registers use for the values of label on the series of match; the job goes to the first
+// asker only.
 func (m *valuesMemo) values(label, match string, use func([]string)) (job, bool) {
-	key := label + "\x00" + match
-	_, asked := m.waiting[key]
-	m.waiting[key] = append(m.waiting[key], use)
+	return askOnce(m.waiting, label+"\x00"+match, m.mu, use, func(ctx context.Context) ([]string, error) {
+		return m.rec.labelValues(ctx, label, []string{match}, m.w.BaselineStart, m.w.End)
+	})
+}
+
+// askOnce adds use to the askers of key and returns the job that fetches the answer and hands it to
+// every asker, to the first asker only.
+func askOnce[T any](askers map[string][]func(T), key string, mu *sync.Mutex, use func(T), fetch func(context.Context) (T, error)) (job, bool) {
+	_, asked := askers[key]
+	askers[key] = append(askers[key], use)
 	if asked {
 		return job{}, false
 	}
 	return job{func(ctx context.Context) error {
-		vals, err := m.rec.labelValues(ctx, label, []string{match}, m.w.BaselineStart, m.w.End)
+		v, err := fetch(ctx)
 		if err != nil {
 			return err
 		}
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		for _, f := range m.waiting[key] {
-			f(vals)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, f := range askers[key] {
+			f(v)
 		}
 		return nil
 	}}, true
