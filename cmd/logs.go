@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -167,7 +168,11 @@ func logsExplain(ctx context.Context, o *LogsOptions) error {
 		return err
 	}
 	if o.Format == render.FormatJSON || o.Format == render.FormatJSONL {
-		return render.JSON(o.IO.Out, map[string]any{"queries": []investigate.LogRequest{req}})
+		view := map[string]any{"backend": req.Backend, "method": req.Method, "url": req.URL, "query": req.Query, "params": req.Params}
+		if json.Valid([]byte(req.Query)) {
+			view["query"] = json.RawMessage(req.Query) // a _search body stays an object
+		}
+		return render.JSON(o.IO.Out, map[string]any{"queries": []any{view}})
 	}
 	_, err = fmt.Fprintln(o.IO.Out, render.CleanMultiline(req.String()))
 	return err

@@ -89,7 +89,7 @@ func (f *LogFile) Logs(ctx context.Context, q investigate.LogQuery, emit func(in
 	n := 0
 	emitted := false // the error came from emit: return it as it is
 	m := q.Matcher()
-	err := ReadLogs(ctx, r, p, func(rec investigate.LogRecord) error {
+	err := readLogs(ctx, r, p, lineHints(q.Filter()), func(rec investigate.LogRecord) error {
 		if !m.Match(&rec) {
 			return nil
 		}
@@ -122,7 +122,14 @@ func (e *emitError) Error() string { return e.err.Error() }
 // (stack traces, wrapped messages) join its message. Errors returned by emit end the read and are returned
 // as they are.
 func ReadLogs(ctx context.Context, r io.Reader, p *logline.Parser, emit func(investigate.LogRecord) error) error {
+	return readLogs(ctx, r, p, nil, emit)
+}
+
+// readLogs is ReadLogs that skips, without parsing, records whose first line lacks one of the
+// literals every match must contain (lineHints): parsing is most of the cost of a query on a file.
+func readLogs(ctx context.Context, r io.Reader, p *logline.Parser, need []string, emit func(investigate.LogRecord) error) error {
 	br := bufio.NewReaderSize(r, 256<<10)
+	skipping := false // the current record cannot match: its continuation lines go with it
 	var pending *investigate.LogRecord
 	var rec investigate.LogRecord
 	flush := func() error {
@@ -149,11 +156,19 @@ func ReadLogs(ctx context.Context, r io.Reader, p *logline.Parser, emit func(inv
 		if lineNo%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if pending != nil && isContinuation(line) && len(pending.Message) < MaxLogLine {
+		if skipping && isContinuation(line) {
+			// a skipped record's stack trace
+		} else if pending != nil && isContinuation(line) && len(pending.Message) < MaxLogLine {
 			pending.Message += "\n" + strings.TrimRight(line, "\r\n")
 		} else if strings.TrimSpace(line) != "" {
 			if ferr := flush(); ferr != nil {
 				return unwrapEmit(ferr)
+			}
+			if skipping = !hasAll(line, need); skipping {
+				if err == io.EOF {
+					break
+				}
+				continue
 			}
 			rec = p.Parse(line)
 			if cut {
@@ -169,6 +184,70 @@ func ReadLogs(ctx context.Context, r io.Reader, p *logline.Parser, emit func(inv
 		}
 	}
 	return unwrapEmit(flush())
+}
+
+// lineHints are literals that the first line of every record matching e contains: the values of
+// field:value and field wildcard terms that must all hold (the top-level AND), when they are plain
+// ASCII that no JSON or logfmt writer escapes. Fields come from a record's first line, and a value
+// in the record is a substring of it. Level (normalised by the parser), IDs (compared without case
+// and leading zeros) and message text (which continuation lines extend) give none.
+func lineHints(e *investigate.LogExpr) []string {
+	if e == nil {
+		return nil
+	}
+	parts := []*investigate.LogExpr{e}
+	if e.Op == investigate.ExprAnd {
+		parts = e.Args
+	}
+	var out []string
+	for _, p := range parts {
+		t := &p.Term
+		if p.Op != investigate.ExprTerm || t.Field == "" {
+			continue
+		}
+		switch t.Field {
+		case investigate.FieldLevel, investigate.FieldTraceID, investigate.FieldSpanID, investigate.FieldMessage:
+			continue
+		}
+		switch t.Kind {
+		case investigate.TermEq:
+			if literalSafe(t.Value) {
+				out = append(out, t.Value)
+			}
+		case investigate.TermWildcard:
+			for _, part := range t.Parts {
+				if literalSafe(part) {
+					out = append(out, part)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// literalSafe: non-empty, and only characters that JSON encoders (Go's escapes <, > and &) and
+// logfmt quoting write as themselves; '/', which some encoders (PHP's) write as \/, is looked for in
+// both spellings.
+func literalSafe(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(" -_.:@,;#%+!?()[]{}|~^$=/", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasAll(line string, need []string) bool {
+	for _, n := range need {
+		if !strings.Contains(line, n) && (!strings.Contains(n, "/") || !strings.Contains(line, strings.ReplaceAll(n, "/", `\/`))) {
+			return false
+		}
+	}
+	return true
 }
 
 func unwrapEmit(err error) error {

@@ -133,3 +133,30 @@ func FuzzReadLogs(f *testing.F) {
 		_ = ReadLogs(context.Background(), io.MultiReader(strings.NewReader(string(b))), p, func(investigate.LogRecord) error { return nil })
 	})
 }
+
+// TestLogsSkipsRecordsByFirstLine: records skipped unparsed (their first line lacks a value every
+// match needs) take their continuation lines with them, and values written escaped are still found.
+func TestLogsSkipsRecordsByFirstLine(t *testing.T) {
+	in := strings.Join([]string{
+		`{"service":"other","msg":"boom","path":"/api/orders"}`,
+		"\tat com.example.Other(Other.java:1)",
+		`{"service":"payment","msg":"charge failed","path":"\/api\/orders"}`,
+		"\tat com.example.Pay(Pay.java:9)",
+		`{"service":"payment","msg":"ok","path":"/health"}`,
+	}, "\n") + "\n"
+	e, err := investigate.ParseLogQuery(`service:payment path:"/api/orders"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &LogFile{Path: "-", Stdin: strings.NewReader(in)}
+	var got []investigate.LogRecord
+	if _, err := f.Logs(context.Background(), investigate.LogQuery{Expr: e}, func(r investigate.LogRecord) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Message != "charge failed\n\tat com.example.Pay(Pay.java:9)" {
+		t.Errorf("got %+v", got)
+	}
+	if h := lineHints(e); len(h) != 2 {
+		t.Errorf("hints %q", h)
+	}
+}
