@@ -241,6 +241,10 @@ func findCandidates(names []string, meta map[string][]v1.Metadata, convs []Conve
 			add(&candidate{conv: c, exact: i, base: c.Histogram, kind: "histogram", role: "latency", metric: c.Histogram + "_bucket",
 				probe: probeOf(c.Histogram, has), meta: metaOf(c.Histogram)})
 		}
+		if c.Histogram != "" && c.Counter != "" && has[c.Counter] {
+			// The convention's own counter holds its requests: its histogram's _count is no second family.
+			taken["requests "+c.Histogram+"_count"] = true
+		}
 		if n := c.CounterName(); has[n] {
 			kind := "counter"
 			if c.Counter == "" {
