@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dbgtool/dbg/checklist"
@@ -88,7 +86,7 @@ func (p pgDatabase) ExplainQueries(ctx context.Context, qs []investigate.QuerySt
 }
 
 // pprofFindings samples a pprof target's heap and goroutine profiles over time and returns the leak
-// findings (the `dbg profile --samples` analysis), for the checklist's resource step.
+// findings (pprof.LeakFindings: the sampler `dbg profile --samples` uses), for the resource step.
 type pprofFindings struct {
 	src      *pprof.Source
 	service  string
@@ -98,36 +96,7 @@ type pprofFindings struct {
 }
 
 func (p pprofFindings) ProfileFindings(ctx context.Context) ([]investigate.Finding, []string, error) {
-	kinds := []string{"heap", "goroutine"}
-	reps := make([]*investigate.ProfileReport, len(kinds))
-	errs := make([]error, len(kinds))
-	var wg sync.WaitGroup
-	for i, kind := range kinds {
-		wg.Add(1)
-		go func(i int, kind string) {
-			defer wg.Done()
-			quiet := &IOStreams{Out: io.Discard, ErrOut: io.Discard}
-			o := &ProfileOptions{IO: quiet, Kind: kind, Source: p.src, Samples: p.samples, Interval: p.interval, TopN: 10, Now: p.now, Budget: p.src.Budget()}
-			reps[i] = &investigate.ProfileReport{Kind: kind, Target: p.src.BaseURL()}
-			errs[i] = profileLeaks(ctx, o, reps[i])
-		}(i, kind)
-	}
-	wg.Wait()
-	var out []investigate.Finding
-	var queries []string
-	for i, r := range reps {
-		if errs[i] != nil {
-			return out, queries, errs[i]
-		}
-		queries = append(queries, fmt.Sprintf("pprof %s %s: %d samples %s apart", kinds[i], p.src.BaseURL(), p.samples, p.interval))
-		for _, f := range r.Findings {
-			if f.Service == "" {
-				f.Service = p.service
-			}
-			out = append(out, f)
-		}
-	}
-	return out, queries, nil
+	return pprof.LeakFindings(ctx, p.src, p.service, p.samples, p.interval, p.now)
 }
 
 // bundleSources replays a bundle: the same interfaces, answered from the files.

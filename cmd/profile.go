@@ -2,13 +2,10 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,18 +20,12 @@ import (
 
 func init() { register(newCmdProfile) }
 
-// profileFetcher is what `dbg profile` needs from a live target.
-type profileFetcher interface {
-	Fetch(ctx context.Context, r pprof.Request) (*pprof.Raw, error)
-	BaseURL() string
-}
-
 // ProfileOptions is everything `dbg profile` needs, resolved from flags and config.
 type ProfileOptions struct {
 	IO   *IOStreams
 	Kind string
 	// Source fetches from --target; nil when reading --file.
-	Source profileFetcher
+	Source pprof.Fetcher
 	// File is a profile file (binary, gzipped or not, or a goroutine dump); "-" for stdin.
 	File string
 	// Files are several profiles of one service over time (e.g. from --save), for leak detection
@@ -208,27 +199,6 @@ func profileOptions(s *Settings, f *Factory, kind string, files []string) (*Prof
 	return o, timeout, nil
 }
 
-// parseByteSize reads "512MiB", "2GB", "1.5G", "1048576".
-func parseByteSize(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	i := len(s)
-	for i > 0 && (s[i-1] < '0' || s[i-1] > '9') {
-		i--
-	}
-	num, unit := s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
-	v, err := strconv.ParseFloat(num, 64)
-	if err != nil || v < 0 {
-		return 0, errors.New("want a size like 512MiB or 2GB")
-	}
-	mult := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "kb": 1e3, "kib": 1 << 10, "m": 1 << 20, "mb": 1e6,
-		"mib": 1 << 20, "g": 1 << 30, "gb": 1e9, "gib": 1 << 30, "t": 1 << 40, "tb": 1e12, "tib": 1 << 40}
-	m, ok := mult[unit]
-	if !ok {
-		return 0, fmt.Errorf("unknown unit %q", unit)
-	}
-	return int64(v * m), nil
-}
-
 // profileRun takes or reads the profile(s), analyses them and writes the report.
 func profileRun(ctx context.Context, o *ProfileOptions) error {
 	rep := &investigate.ProfileReport{Kind: o.Kind}
@@ -253,61 +223,62 @@ func profileRun(ctx context.Context, o *ProfileOptions) error {
 	return render.Profile(o.IO.Out, rep, o.Format, o.Render)
 }
 
-// loadedProfile is one profile, from wherever it came.
-type loadedProfile struct {
-	prof  *investigate.Profile
-	dump  []investigate.GoroutineStack // set for a goroutine dump
-	from  string
-	taken time.Time
-}
-
 func profileOnce(ctx context.Context, o *ProfileOptions, rep *investigate.ProfileReport) error {
-	var l *loadedProfile
+	var l *pprof.Loaded
 	var err error
 	if o.Source != nil {
 		req := pprof.Request{Kind: o.Kind, Seconds: o.Seconds, GC: o.Kind == "heap" && o.Seconds == 0}
-		l, err = fetchProfile(ctx, o, rep, req)
+		var saved string
+		l, saved, err = pprof.FetchLoaded(ctx, o.Source, req, o.SaveDir, o.Budget)
+		if saved != "" {
+			rep.Saved = append(rep.Saved, saved)
+		}
 	} else {
-		l, err = readProfile(o, o.File)
+		l, err = pprof.LoadFile(o.File, o.IO.In, o.Now(), o.Budget)
 	}
 	if err != nil {
 		return err
 	}
-	if err := pprof.CheckKind(l.prof, o.Kind, l.from); err != nil {
+	if err := pprof.CheckKind(l.Profile, o.Kind, l.From); err != nil {
 		return err
 	}
-	idx, err := l.prof.SampleIndex(investigate.SampleFor(l.prof, o.Kind, o.Sample))
+	idx, err := l.Profile.SampleIndex(investigate.SampleFor(l.Profile, o.Kind, o.Sample))
 	if err != nil {
-		return usageErrorf("--sample: %s: %v", l.from, err)
+		return usageErrorf("--sample: %s: %v", l.From, err)
 	}
-	st := l.prof.SampleTypes[idx]
+	st := l.Profile.SampleTypes[idx]
 	rep.SampleType, rep.Unit = st.Type, st.Unit
-	top, total := investigate.TopFunctions(l.prof, investigate.TopOptions{Sample: idx, Focus: o.Focus})
+	top, total := investigate.TopFunctions(l.Profile, investigate.TopOptions{Sample: idx, Focus: o.Focus})
 	rep.Total = total
 	if o.DiffBase != "" {
 		base, err := loadDiffBase(ctx, o)
 		if err != nil {
 			return err
 		}
-		if err := pprof.CheckKind(base.prof, o.Kind, base.from); err != nil {
+		if err := pprof.CheckKind(base.Profile, o.Kind, base.From); err != nil {
 			return err
 		}
-		bidx, err := base.prof.SampleIndex(st.Type)
+		bidx, err := base.Profile.SampleIndex(st.Type)
 		if err != nil {
-			return fmt.Errorf("--diff-base %s: %v", base.from, err)
+			return fmt.Errorf("--diff-base %s: %v", base.From, err)
 		}
-		btop, _ := investigate.TopFunctions(base.prof, investigate.TopOptions{Sample: bidx, Focus: o.Focus})
+		btop, _ := investigate.TopFunctions(base.Profile, investigate.TopOptions{Sample: bidx, Focus: o.Focus})
 		top = investigate.DiffTop(top, btop, false)
-		rep.DiffBase = base.from
+		rep.DiffBase = base.From
 	}
 	switch {
 	case o.Kind == "cpu" && o.DiffBase == "":
 		rep.Findings = investigate.CPUHotspots(top, total, st.Unit, o.CPU)
-	case o.Kind == "goroutine" && l.dump != nil:
-		snap := investigate.GoroutineSnapshot{Time: l.taken, Groups: investigate.GroupGoroutines(l.dump)}
+	case o.Kind == "goroutine" && l.Dump != nil:
+		snap := investigate.GoroutineSnapshot{Time: l.Taken, Groups: investigate.GroupGoroutines(l.Dump)}
 		rep.Findings = investigate.GoroutineLeaks([]investigate.GoroutineSnapshot{snap}, o.Gorout)
 	case o.Kind == "goroutine" && o.Source != nil:
-		rep.Findings, rep.Warnings = confirmedLeaks(ctx, o, rep, nil)
+		// Go 1.26's goroutineleak profile: the runtime confirms a leak from one profile.
+		snap, saved, warns := pprof.FetchLeaked(ctx, o.Source, o.SaveDir)
+		rep.Saved, rep.Warnings = append(rep.Saved, saved...), append(rep.Warnings, warns...)
+		if snap != nil {
+			rep.Findings = investigate.GoroutineLeaks([]investigate.GoroutineSnapshot{*snap}, o.Gorout)
+		}
 	}
 	rep.Top = capProfileTop(top, o.TopN)
 	if total == 0 && o.DiffBase == "" && o.Focus == nil {
@@ -336,62 +307,7 @@ func capProfileTop(top []investigate.TopEntry, n int) []investigate.TopEntry {
 	return top
 }
 
-// fetchProfile fetches, saves when asked, and parses.
-func fetchProfile(ctx context.Context, o *ProfileOptions, rep *investigate.ProfileReport, req pprof.Request) (*loadedProfile, error) {
-	raw, err := o.Source.Fetch(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	if o.SaveDir != "" {
-		path, err := pprof.Save(o.SaveDir, raw)
-		if err != nil {
-			return nil, err
-		}
-		rep.Saved = append(rep.Saved, path)
-	}
-	return parseLoaded(o, raw.Data, "the "+req.Kind+" profile at "+raw.URL, raw.Time)
-}
-
-func readProfile(o *ProfileOptions, path string) (*loadedProfile, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = safeio.ReadAll(o.Budget.Reader(o.IO.In), safeio.DefaultMaxReadBytes, "the profile on stdin", safeio.RaiseBudget)
-		if err != nil {
-			return nil, fmt.Errorf("profile from stdin: %w", err)
-		}
-		path = "stdin"
-		return parseLoaded(o, data, "profile file "+path, o.Now())
-	}
-	if data, err = pprof.ReadFileBudget(path, o.Budget); err != nil {
-		return nil, err
-	}
-	at := o.Now()
-	if st, err := os.Stat(path); err == nil {
-		at = st.ModTime() // a dump carries no time of its own
-	}
-	return parseLoaded(o, data, "profile file "+path, at)
-}
-
-func parseLoaded(o *ProfileOptions, data []byte, from string, at time.Time) (*loadedProfile, error) {
-	if pprof.IsGoroutineDump(data) {
-		gs, err := pprof.ParseGoroutineDump(data, from)
-		if err != nil {
-			return nil, err
-		}
-		return &loadedProfile{prof: pprof.ProfileFromGoroutines(gs), dump: gs, from: from, taken: at}, nil
-	}
-	p, _, err := pprof.ParseBudget(data, from, o.Budget)
-	if err != nil {
-		return nil, err
-	}
-	if !p.Time.IsZero() {
-		at = p.Time
-	}
-	return &loadedProfile{prof: p, from: from, taken: at}, nil
-}
-
-func loadDiffBase(ctx context.Context, o *ProfileOptions) (*loadedProfile, error) {
+func loadDiffBase(ctx context.Context, o *ProfileOptions) (*pprof.Loaded, error) {
 	if strings.HasPrefix(o.DiffBase, "http://") || strings.HasPrefix(o.DiffBase, "https://") {
 		ep := o.DiffEndpoint
 		ep.Name, ep.Flag = "--diff-base", "--diff-base"
@@ -399,140 +315,31 @@ func loadDiffBase(ctx context.Context, o *ProfileOptions) (*loadedProfile, error
 		if err != nil {
 			return nil, err
 		}
-		return parseLoaded(o, raw.Data, "--diff-base "+raw.URL, raw.Time)
+		return pprof.ParseLoaded(raw.Data, "--diff-base "+raw.URL, raw.Time, o.Budget)
 	}
-	l, err := readProfile(o, o.DiffBase)
+	l, err := pprof.LoadFile(o.DiffBase, o.IO.In, o.Now(), o.Budget)
 	if err != nil {
 		return nil, fmt.Errorf("--diff-base: %w", err)
 	}
 	return l, nil
 }
 
-// confirmedLeaks asks the target for Go 1.26's goroutineleak profile (debug=2, so goroutines carry the
-// runtime's "(leaked)" mark) and marks the groups of last that it confirms. Without last it returns
-// findings for the confirmed groups alone. A target that does not serve the profile is no error.
-func confirmedLeaks(ctx context.Context, o *ProfileOptions, rep *investigate.ProfileReport, last *investigate.GoroutineSnapshot) ([]investigate.Finding, []string) {
-	raw, err := o.Source.Fetch(ctx, pprof.Request{Kind: "goroutineleak", Debug: 2})
-	if err != nil {
-		if errors.Is(err, pprof.ErrNotFound) {
-			return nil, nil
-		}
-		return nil, []string{"goroutineleak profile: " + err.Error()}
-	}
-	if o.SaveDir != "" {
-		if path, err := pprof.Save(o.SaveDir, raw); err == nil {
-			rep.Saved = append(rep.Saved, path)
-		}
-	}
-	gs, err := pprof.ParseGoroutineDump(raw.Data, "the goroutineleak profile at "+raw.URL)
-	if err != nil {
-		return nil, []string{err.Error()}
-	}
-	groups := investigate.GroupGoroutines(gs)
-	if last != nil {
-		for k, g := range groups {
-			if lg, ok := last.Groups[k]; ok {
-				lg.Leaked = g.Leaked
-			} else if g.Leaked > 0 {
-				last.Groups[k] = g
-			}
-		}
-		return nil, nil
-	}
-	return investigate.GoroutineLeaks([]investigate.GoroutineSnapshot{{Time: raw.Time, Groups: groups}}, o.Gorout), nil
-}
-
-// profileLeaks takes o.Samples profiles o.Interval apart and reports what grows. Ctrl-C or the deadline
-// ends sampling early; what was collected is still analysed.
+// profileLeaks takes o.Samples profiles o.Interval apart (pprof.Sampler) and reports what grows. Ctrl-C
+// or the deadline ends sampling early; what was collected is still analysed.
 func profileLeaks(ctx context.Context, o *ProfileOptions, rep *investigate.ProfileReport) error {
-	var heapSnaps []investigate.SiteSnapshot
-	var gSnaps []investigate.GoroutineSnapshot
-	sites := map[string]investigate.Site{}
-	var last *loadedProfile
-	bar := newProfileProgress(o.IO, o.Kind, o.Samples)
-	start := time.Now()
-	useDump := true
-	stopped := ""
-	for i := 0; i < o.Samples; i++ {
-		if o.Files != nil {
-			l, err := readProfile(o, o.Files[i])
-			if err != nil {
-				return err
-			}
-			if err := pprof.CheckKind(l.prof, o.Kind, l.from); err != nil {
-				return err
-			}
-			if last == nil || !l.taken.Before(last.taken) {
-				last = l
-			}
-			if err := addLeakSample(o, l, &heapSnaps, &gSnaps, sites); err != nil {
-				return err
-			}
-			continue
-		}
-		if i > 0 {
-			bar.wait(o.Interval, i)
-			if err := profileSleep(ctx, o.Interval); err != nil {
-				stopped = samplingStopped(ctx)
-				break
-			}
-		}
-		bar.fetching(i)
-		var l *loadedProfile
-		var err error
-		switch {
-		case o.Kind == "heap":
-			l, err = fetchProfile(ctx, o, rep, pprof.Request{Kind: "heap", GC: true})
-		case useDump:
-			l, err = fetchProfile(ctx, o, rep, pprof.Request{Kind: "goroutine", Debug: 2})
-			if err != nil && ctx.Err() == nil && i == 0 && !errors.Is(err, pprof.ErrNotFound) {
-				// Some proxies or old targets do not give the text dump: fall back to the binary profile.
-				useDump = false
-				rep.Warnings = append(rep.Warnings, "no debug=2 goroutine dump ("+err.Error()+"); wait states and creators are unknown")
-				l, err = fetchProfile(ctx, o, rep, pprof.Request{Kind: "goroutine"})
-			}
-		default:
-			l, err = fetchProfile(ctx, o, rep, pprof.Request{Kind: "goroutine"})
-		}
-		if err != nil {
-			if ctx.Err() != nil && last != nil {
-				stopped = samplingStopped(ctx)
-				break
-			}
-			bar.done()
-			return err
-		}
-		if err := pprof.CheckKind(l.prof, o.Kind, l.from); err != nil {
-			bar.done()
-			return err
-		}
-		last = l
-		if err := addLeakSample(o, l, &heapSnaps, &gSnaps, sites); err != nil {
-			bar.done()
-			return err
-		}
+	sm := &pprof.Sampler{Kind: o.Kind, Source: o.Source, Files: o.Files, Samples: o.Samples, Interval: o.Interval,
+		SaveDir: o.SaveDir, Progress: newProfileProgress(o.IO, o.Kind, o.Samples), Stdin: o.IO.In, Now: o.Now, Budget: o.Budget}
+	got, err := sm.Run(ctx)
+	if err != nil {
+		return err
 	}
-	bar.done()
-	// Files may come in any order: the analysis wants time order.
-	slices.SortStableFunc(heapSnaps, func(a, b investigate.SiteSnapshot) int { return a.Time.Compare(b.Time) })
-	slices.SortStableFunc(gSnaps, func(a, b investigate.GoroutineSnapshot) int { return a.Time.Compare(b.Time) })
-	if last == nil {
-		return fmt.Errorf("dbg profile %s: interrupted before the first sample", o.Kind)
-	}
-	n := max(len(heapSnaps), len(gSnaps))
+	n := got.N()
 	rep.Samples = n
-	rep.WindowS = float64(int64(time.Since(start).Seconds()*1000)) / 1000
-	if o.Files != nil {
-		var first, lastT time.Time
-		if len(heapSnaps) > 0 {
-			first, lastT = heapSnaps[0].Time, heapSnaps[len(heapSnaps)-1].Time
-		} else if len(gSnaps) > 0 {
-			first, lastT = gSnaps[0].Time, gSnaps[len(gSnaps)-1].Time
-		}
-		rep.WindowS = float64(int64(lastT.Sub(first).Seconds()*1000)) / 1000
-	}
-	if stopped != "" {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("sampling %s after %d of %d samples", stopped, n, o.Samples))
+	rep.WindowS = float64(got.Window.Milliseconds()) / 1000
+	rep.Saved = append(rep.Saved, got.Saved...)
+	rep.Warnings = append(rep.Warnings, got.Warnings...)
+	if got.Stopped != "" {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("sampling %s after %d of %d samples", got.Stopped, n, o.Samples))
 	}
 	if n < 3 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d samples are too few to tell steady growth from noise; take 3 or more", n))
@@ -541,42 +348,16 @@ func profileLeaks(ctx context.Context, o *ProfileOptions, rep *investigate.Profi
 	if sample == "" && o.Kind == "heap" {
 		sample = "inuse_space"
 	}
-	idx, err := last.prof.SampleIndex(sample)
+	idx, err := got.Last.Profile.SampleIndex(sample)
 	if err != nil {
-		return usageErrorf("--sample: %s: %v", last.from, err)
+		return usageErrorf("--sample: %s: %v", got.Last.From, err)
 	}
-	st := last.prof.SampleTypes[idx]
+	st := got.Last.Profile.SampleTypes[idx]
 	rep.SampleType, rep.Unit = st.Type, st.Unit
-	top, total := investigate.TopFunctions(last.prof, investigate.TopOptions{Sample: idx, Focus: o.Focus})
+	top, total := investigate.TopFunctions(got.Last.Profile, investigate.TopOptions{Sample: idx, Focus: o.Focus})
 	rep.Top, rep.Total = capProfileTop(top, o.TopN), total
-	if o.Kind == "heap" {
-		rep.Findings = investigate.MemoryLeaks(heapSnaps, sites, o.Memory)
-		return nil
-	}
-	if stopped == "" && useDump && o.Source != nil {
-		_, warns := confirmedLeaks(ctx, o, rep, &gSnaps[len(gSnaps)-1])
-		rep.Warnings = append(rep.Warnings, warns...)
-	}
-	rep.Findings = investigate.GoroutineLeaks(gSnaps, o.Gorout)
+	rep.Findings = got.Findings(o.Memory, o.Gorout)
 	return nil
-}
-
-func samplingStopped(ctx context.Context) string {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return "stopped by the --timeout"
-	}
-	return "interrupted"
-}
-
-func profileSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // profileProgress draws a one-line bar on stderr while sampling, only when stderr is a terminal.
@@ -600,35 +381,12 @@ func (p *profileProgress) draw(done int, what string) {
 	fmt.Fprintf(p.w, "\r\x1b[K%s [%s%s] %d/%d %s (Ctrl-C reports now)", p.kind, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, p.total, what)
 }
 
-func (p *profileProgress) fetching(i int) { p.draw(i, "taking sample") }
+func (p *profileProgress) Fetching(i int) { p.draw(i, "taking sample") }
 
-func (p *profileProgress) wait(d time.Duration, i int) { p.draw(i, "next in "+d.String()) }
+func (p *profileProgress) Waiting(d time.Duration, i int) { p.draw(i, "next in "+d.String()) }
 
-func (p *profileProgress) done() {
+func (p *profileProgress) Done() {
 	if p.on {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
-}
-
-// addLeakSample reduces one profile to what leak detection compares: in-use bytes per allocation site, or
-// goroutine groups.
-func addLeakSample(o *ProfileOptions, l *loadedProfile, heapSnaps *[]investigate.SiteSnapshot, gSnaps *[]investigate.GoroutineSnapshot, sites map[string]investigate.Site) error {
-	if o.Kind == "heap" {
-		idx, err := l.prof.SampleIndex("inuse_space")
-		if err != nil {
-			return fmt.Errorf("%s: %v", l.from, err)
-		}
-		vals, ss, total := investigate.AllocationSites(l.prof, idx, 3)
-		for k, s := range ss {
-			sites[k] = s
-		}
-		*heapSnaps = append(*heapSnaps, investigate.SiteSnapshot{Time: l.taken, Values: vals, Total: total})
-		return nil
-	}
-	gs := l.dump
-	if gs == nil {
-		gs = pprof.GoroutinesFromProfile(l.prof)
-	}
-	*gSnaps = append(*gSnaps, investigate.GoroutineSnapshot{Time: l.taken, Groups: investigate.GroupGoroutines(gs)})
-	return nil
 }

@@ -357,9 +357,9 @@ func TestProfileProgressOnlyOnTTY(t *testing.T) {
 		io, _, _, errOut := TestStreams()
 		io.ErrTTY = tty
 		p := newProfileProgress(io, "heap", 4)
-		p.fetching(0)
-		p.wait(time.Second, 2)
-		p.done()
+		p.Fetching(0)
+		p.Waiting(time.Second, 2)
+		p.Done()
 		got := errOut.String()
 		if !tty && got != "" {
 			t.Errorf("progress on a pipe: %q", got)
