@@ -81,11 +81,9 @@ func dedupeTraces(ts []*investigate.Trace) []*investigate.Trace {
 	return out
 }
 
+// analyzeAll is investigate.AnalyzeTraces in trace ID order (a stable order for the report).
 func analyzeAll(ts []*investigate.Trace, o investigate.TraceOptions) []*investigate.TraceReport {
-	out := make([]*investigate.TraceReport, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, investigate.AnalyzeTrace(t, o))
-	}
+	out := investigate.AnalyzeTraces(ts, o)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].TraceID < out[j].TraceID })
 	return out
 }

@@ -163,6 +163,7 @@ func assemble(inv *Investigation, results map[StepID]*StepResult, prev *Report) 
 	if tev, err := inv.Traces(context.Background()); err == nil {
 		rep.Exemplar = pickExemplar(rep.Findings, tev.Window)
 	}
+	linkReport(rep, inv.Options.JaegerUI)
 	rep.Answer = answer(rep)
 	return rep
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/dbgtool/dbg/checklist"
 	"github.com/dbgtool/dbg/internal/incidentgen"
+	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/render"
 	"github.com/dbgtool/dbg/sources/bundle"
 )
@@ -291,5 +293,42 @@ func TestChecklistReportRoundTrip(t *testing.T) {
 				t.Errorf("report differs after a JSON round trip:\n%s", firstDiff(out, again.String()))
 			}
 		})
+	}
+}
+
+// TestChecklistJaegerUILinks: with --jaeger-ui-url every finding that names a trace carries the Jaeger
+// UI deep link `dbg trace` would give it, in the ranked list and in the steps (the option was once
+// passed to the checklist and never read, so the links were empty).
+func TestChecklistJaegerUILinks(t *testing.T) {
+	bundle := filepath.Join("..", "testdata", "incidents", "error-burst")
+	rep, _, _ := runChecklistJSON(t, "--from", bundle, "--jaeger-ui-url", "http://jaeger.example:16686/")
+	withTrace := 0
+	check := func(where string, fs []investigate.Finding) {
+		for _, f := range fs {
+			if len(f.TraceIDs) == 0 {
+				continue
+			}
+			withTrace++
+			want := "http://jaeger.example:16686/trace/" + f.TraceIDs[0]
+			if len(f.Links) == 0 || !strings.HasPrefix(f.Links[0], want) {
+				t.Errorf("%s: %s %s: links %v, want %s...", where, f.Kind, f.Service, f.Links, want)
+			}
+		}
+	}
+	check("findings", rep.Findings)
+	for _, s := range rep.Steps {
+		check(fmt.Sprintf("step %d", s.Number), s.Findings)
+	}
+	if withTrace == 0 {
+		t.Fatal("no finding names a trace: the test checks nothing")
+	}
+	// Without the flag, no link is invented.
+	rep, _, _ = runChecklistJSON(t, "--from", bundle)
+	for _, f := range rep.Findings {
+		for _, l := range f.Links {
+			if strings.Contains(l, "/trace/") {
+				t.Errorf("%s: a trace link without --jaeger-ui-url: %s", f.Kind, l)
+			}
+		}
 	}
 }

@@ -256,13 +256,7 @@ func dbAnalyze(ctx context.Context, opts *DBOptions, now time.Time) (*investigat
 	if len(rep.Queries) == 0 {
 		rep.Warnings = append(rep.Warnings, "no database calls (spans with db.statement, db.query.text or db.system) in the window")
 	}
-	if ui := opts.Render.JaegerUI; ui != "" {
-		for i := range rep.Findings {
-			if f := &rep.Findings[i]; len(f.TraceIDs) > 0 {
-				f.Links = []string{render.TraceLink(ui, f.TraceIDs[0], "")}
-			}
-		}
-	}
+	investigate.LinkFindings(rep.Findings, opts.Render.JaegerUI, "")
 	return rep, nil
 }
 

@@ -140,9 +140,9 @@ func traceRun(ctx context.Context, opts *TraceOptions) error {
 	default:
 		return usageErrorf("dbg trace %s: no trace source; set --jaeger-url (or DBG_JAEGER_URL) or use --file", strings.Join(opts.IDs, " "))
 	}
-	reports := analyzeAll(traces, opts.Analysis)
+	reports := investigate.AnalyzeTraces(traces, opts.Analysis)
 	for _, rep := range reports {
-		addJaegerLinks(rep.Findings, opts.Render.JaegerUI, rep.TraceID)
+		investigate.LinkFindings(rep.Findings, opts.Render.JaegerUI, rep.TraceID)
 	}
 	if opts.Logs != nil {
 		return writeTraceReportsWithLogs(ctx, opts, reports)

@@ -3,10 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -123,10 +120,10 @@ func traceSearchRun(ctx context.Context, opts *TraceOptions) error {
 		reps = make([]*investigate.TraceReport, 0, len(traces))
 	}
 	ui := opts.Render.JaegerUI
-	for _, rep := range analyzeAll(traces, opts.Analysis) {
-		addJaegerLinks(rep.Findings, ui, rep.TraceID)
+	for _, rep := range investigate.AnalyzeTraces(traces, opts.Analysis) {
+		investigate.LinkFindings(rep.Findings, ui, rep.TraceID)
 		sum := investigate.Summarize(rep)
-		sum.Link = render.TraceLink(ui, rep.TraceID, "")
+		sum.Link = investigate.TraceLink(ui, rep.TraceID, "")
 		res.Traces = append(res.Traces, sum)
 		if so.Analyze {
 			rep.Tree, rep.OnPath, rep.SelfTime = nil, nil, nil // the waterfall is not drawn for a search
@@ -139,51 +136,7 @@ func traceSearchRun(ctx context.Context, opts *TraceOptions) error {
 	}
 	if so.Analyze {
 		res.Aggregate = investigate.AggregateReports(reps, investigate.AggregateOptions{})
-		addJaegerLinks(res.Aggregate.Findings, ui, "")
+		investigate.LinkFindings(res.Aggregate.Findings, ui, "")
 	}
 	return render.TraceSearchResult(opts.IO.Out, res, opts.Format, opts.Render)
-}
-
-// analyzeAll analyses traces on every core (the analyses are pure and independent), keeping the order.
-func analyzeAll(traces []*investigate.Trace, o investigate.TraceOptions) []*investigate.TraceReport {
-	reps := make([]*investigate.TraceReport, len(traces))
-	workers := min(runtime.GOMAXPROCS(0), len(traces))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(traces); i = int(next.Add(1) - 1) {
-				reps[i] = investigate.AnalyzeTrace(traces[i], o)
-			}
-		}()
-	}
-	wg.Wait()
-	return reps
-}
-
-// addJaegerLinks gives each finding a Jaeger UI deep link to the span it names (or to its trace), when
-// the UI's address is known.
-func addJaegerLinks(fs []investigate.Finding, ui, traceID string) {
-	if ui == "" {
-		return
-	}
-	for i := range fs {
-		f := &fs[i]
-		if len(f.Links) > 0 {
-			continue
-		}
-		tid := traceID
-		if len(f.TraceIDs) > 0 {
-			tid = f.TraceIDs[0]
-		}
-		span, _ := f.Evidence["span_id"].(string)
-		if span == "" {
-			span, _ = f.Evidence["parent_span_id"].(string)
-		}
-		if l := render.TraceLink(ui, tid, span); l != "" {
-			f.Links = []string{l}
-		}
-	}
 }

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -607,3 +610,22 @@ func fmtDur(d time.Duration) string {
 
 // FormatDuration is fmtDur for other packages (render).
 func FormatDuration(d time.Duration) string { return fmtDur(d) }
+
+// AnalyzeTraces runs AnalyzeTrace over every trace on every core (the analyses are pure and
+// independent) and returns the reports in the traces' order: the multi-trace analysis of `dbg trace
+// --service`, `dbg db` and the checklist.
+func AnalyzeTraces(traces []*Trace, o TraceOptions) []*TraceReport {
+	reps := make([]*TraceReport, len(traces))
+	workers := min(runtime.GOMAXPROCS(0), len(traces))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(traces); i = int(next.Add(1) - 1) {
+				reps[i] = AnalyzeTrace(traces[i], o)
+			}
+		})
+	}
+	wg.Wait()
+	return reps
+}

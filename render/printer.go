@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/dbgtool/dbg/investigate"
@@ -200,7 +201,8 @@ func evidence(p printer, fs []investigate.Finding) {
 			} else {
 				fmt.Fprintf(p, "   %s %s\n", st.dim("traces:"), line)
 			}
-			if l := TraceLink(o.JaegerUI, f.TraceIDs[0], ""); l != "" {
+			// The link pass (investigate.LinkFindings) has usually given the finding its deep link already.
+			if l := TraceLink(o.JaegerUI, f.TraceIDs[0], ""); l != "" && !slices.ContainsFunc(f.Links, func(x string) bool { return strings.HasPrefix(x, l) }) {
 				linkLine(p, "trace", l)
 			}
 		}

@@ -3,7 +3,6 @@ package render
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 
@@ -22,17 +21,8 @@ func Trace(w io.Writer, rep *investigate.TraceReport, f Format, o Options) error
 	}
 }
 
-// TraceLink is the Jaeger UI deep link to a trace, or to one span in it when spanID is set.
-func TraceLink(ui, traceID, spanID string) string {
-	if ui == "" || traceID == "" {
-		return ""
-	}
-	u := strings.TrimRight(ui, "/") + "/trace/" + url.PathEscape(traceID)
-	if spanID != "" {
-		u += "?uiFind=" + url.QueryEscape(spanID)
-	}
-	return u
-}
+// TraceLink is investigate.TraceLink, the one builder of Jaeger UI links, for the printers.
+func TraceLink(ui, traceID, spanID string) string { return investigate.TraceLink(ui, traceID, spanID) }
 
 func traceText(w io.Writer, rep *investigate.TraceReport, md bool, o Options) error {
 	p := newPrinter(w, md, o)
