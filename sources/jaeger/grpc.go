@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -315,51 +316,62 @@ func (g *grpcBackend) collect(recv func() (*api.SpansResponseChunk, error)) ([]*
 }
 
 // convertModelSpans turns one chunk of jaeger-idl spans into investigate traces (one per trace ID in the
-// chunk) through the same conversion as the classic JSON, so both APIs read a span the same way.
+// chunk), straight from the wire model. Tags, kind and status are read by the same function as the
+// classic JSON's (applySpanTags), so both APIs read a span the same way. Times are kept to the
+// microsecond, as Jaeger stores them and as the HTTP API writes them.
 func convertModelSpans(spans []model.Span) []*investigate.Trace {
-	byID := map[string]*wireTrace{}
-	var order []*wireTrace
+	byID := map[string]*investigate.Trace{}
+	missing := map[*investigate.Trace]int{}
+	var order []*investigate.Trace
 	for i := range spans {
 		ms := &spans[i]
 		id := ms.TraceID.String()
-		wt := byID[id]
-		if wt == nil {
-			wt = &wireTrace{TraceID: id}
-			byID[id] = wt
-			order = append(order, wt)
+		tr := byID[id]
+		if tr == nil {
+			tr = &investigate.Trace{ID: id}
+			byID[id] = tr
+			order = append(order, tr)
 		}
-		ws := wireSpan{
-			TraceID:       id,
-			SpanID:        ms.SpanID.String(),
-			OperationName: ms.OperationName,
-			StartTime:     ms.StartTime.UnixMicro(),
-			Duration:      ms.Duration.Microseconds(),
-			Tags:          modelTags(ms.Tags),
-			Warnings:      ms.Warnings,
+		s := investigate.Span{TraceID: id, SpanID: ms.SpanID.String(), Operation: ms.OperationName,
+			Start: ms.StartTime.Truncate(time.Microsecond).UTC(), Duration: ms.Duration.Truncate(time.Microsecond),
+			Attrs: modelAttrs(ms.Tags)}
+		if ms.Process != nil {
+			s.Service, s.Resource = ms.Process.ServiceName, modelAttrs(ms.Process.Tags)
+		} else {
+			s.Service = "unknown"
+			missing[tr]++
 		}
 		for _, r := range ms.References {
-			typ := "CHILD_OF"
-			if r.RefType == model.FollowsFrom {
-				typ = "FOLLOWS_FROM"
+			follows := r.RefType == model.FollowsFrom
+			refTrace := r.TraceID.String()
+			if s.ParentID == "" && refTrace == id {
+				s.ParentID, s.FollowsFrom = r.SpanID.String(), follows
+				continue
 			}
-			ws.References = append(ws.References, wireRef{RefType: typ, TraceID: r.TraceID.String(), SpanID: r.SpanID.String()})
+			if r.SpanID.String() == s.ParentID {
+				continue
+			}
+			typ := investigate.RefChildOf
+			if follows {
+				typ = investigate.RefFollowsFrom
+			}
+			s.Links = append(s.Links, investigate.Link{TraceID: refTrace, SpanID: r.SpanID.String(), Type: typ})
 		}
 		for _, l := range ms.Logs {
-			ws.Logs = append(ws.Logs, wireLog{Timestamp: l.Timestamp.UnixMicro(), Fields: modelTags(l.Fields)})
+			attrs := modelAttrs(l.Fields)
+			s.Events = append(s.Events, investigate.Event{Name: attrs.First("event", "message"), Time: l.Timestamp.Truncate(time.Microsecond).UTC(), Attrs: attrs})
 		}
-		if ms.Process != nil {
-			ws.Process = &wireProcess{ServiceName: ms.Process.ServiceName, Tags: modelTags(ms.Process.Tags)}
-		}
-		wt.Spans = append(wt.Spans, ws)
-		wt.Warnings = append(wt.Warnings, ms.Warnings...)
+		applySpanTags(&s)
+		tr.Spans = append(tr.Spans, s)
+		tr.Warnings = append(tr.Warnings, ms.Warnings...)
 	}
-	out := make([]*investigate.Trace, 0, len(order))
-	for _, wt := range order {
-		tr := convertClassic(wt)
+	for _, tr := range order {
+		if n := missing[tr]; n > 0 {
+			tr.Warnings = append(tr.Warnings, strconv.Itoa(n)+" span(s) have no process; service shown as \"unknown\"")
+		}
 		tr.Warnings = dedupe(tr.Warnings)
-		out = append(out, tr)
 	}
-	return out
+	return order
 }
 
 func dedupe(s []string) []string {
@@ -377,13 +389,14 @@ func dedupe(s []string) []string {
 	return out
 }
 
-func modelTags(kvs []model.KeyValue) []wireTag {
+// modelAttrs keeps each tag's value as text, as the classic JSON decoder does.
+func modelAttrs(kvs []model.KeyValue) investigate.Attrs {
 	if len(kvs) == 0 {
 		return nil
 	}
-	out := make([]wireTag, len(kvs))
+	out := make(investigate.Attrs, len(kvs))
 	for i := range kvs {
-		out[i] = wireTag{Key: kvs[i].Key, Value: wireValue(kvs[i].AsString())}
+		out[i] = investigate.Attr{Key: kvs[i].Key, Value: kvs[i].AsString()}
 	}
 	return out
 }

@@ -499,28 +499,37 @@ func (d *streamDecoder) traceOrSpan(loose map[string]*pendingTrace, order *[]*pe
 	return nil
 }
 
-// applySpanTags derives kind and status from the tags Jaeger's OTLP translation writes.
+// applySpanTags derives kind and status from the tags Jaeger writes; the classic JSON and the gRPC API
+// both read a span through it. The status follows Jaeger's own reading of its spans (the OpenTelemetry
+// Collector's Jaeger translator, which Jaeger v2 runs): a true "error" tag is the ultimate truth;
+// without it otel.status_code decides, and an OK there is final, as the OpenTelemetry API defines it
+// (a status set to Ok overrides any Error set before or after). Values are compared case-insensitively.
 func applySpanTags(s *investigate.Span) {
+	errTag, okCode, errCode := false, false, false
 	for _, a := range s.Attrs {
 		switch a.Key {
 		case "span.kind":
 			s.Kind = investigate.ParseSpanKind(a.Value)
 		case "otel.status_code":
-			switch a.Value {
-			case "ERROR":
-				s.Status = investigate.StatusError
+			switch strings.ToUpper(a.Value) {
 			case "OK":
-				if s.Status != investigate.StatusError {
-					s.Status = investigate.StatusOK
-				}
+				okCode = true
+			case "ERROR":
+				errCode = true
 			}
 		case "error":
-			if a.Value == "true" {
-				s.Status = investigate.StatusError
-			}
+			errTag = errTag || strings.EqualFold(a.Value, "true")
 		case "otel.status_description":
 			s.StatusMessage = a.Value
 		}
+	}
+	switch {
+	case errTag:
+		s.Status = investigate.StatusError
+	case okCode:
+		s.Status = investigate.StatusOK
+	case errCode:
+		s.Status = investigate.StatusError
 	}
 }
 
