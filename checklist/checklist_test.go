@@ -94,7 +94,7 @@ type fakeTraces struct {
 	panics bool
 }
 
-func (f fakeTraces) SearchTraces(ctx context.Context, q TraceQuery) ([]*investigate.Trace, error) {
+func (f fakeTraces) SearchTraces(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
 	if f.panics {
 		panic("boom")
 	}
@@ -243,7 +243,7 @@ func (p loopProber) Probe(ctx context.Context) (*probe.Result, error) {
 // probeTraces answers tag searches with one window trace per correlation ID.
 type probeTraces struct{ fakeTraces }
 
-func (p probeTraces) SearchTraces(ctx context.Context, q TraceQuery) ([]*investigate.Trace, error) {
+func (p probeTraces) SearchTraces(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
 	if id := q.Tags["correlation_id"]; id != "" {
 		for _, t := range p.traces {
 			if t.Spans[0].Start.After(incidentgen.End.Add(-30 * time.Minute)) {

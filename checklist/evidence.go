@@ -33,7 +33,7 @@ func (inv *Investigation) traceFetch(ctx context.Context) func() (traceEvidence,
 		}
 		limit := inv.Options.TraceLimit
 		w := inv.Window
-		q := TraceQuery{Service: inv.Service, Start: w.Start, End: w.End, Limit: limit}
+		q := investigate.TraceQuery{Service: inv.Service, Start: w.Start, End: w.End, Limit: limit}
 		win, err := src.SearchTraces(ctx, q)
 		if err != nil {
 			return ev, err
@@ -47,7 +47,7 @@ func (inv *Investigation) traceFetch(ctx context.Context) func() (traceEvidence,
 		} else {
 			ev.Queries = append(ev.Queries, describeTraceQuery(qe))
 		}
-		qb := TraceQuery{Service: inv.Service, Start: w.BaselineStart, End: w.BaselineEnd, Limit: limit}
+		qb := investigate.TraceQuery{Service: inv.Service, Start: w.BaselineStart, End: w.BaselineEnd, Limit: limit}
 		base, err := src.SearchTraces(ctx, qb)
 		if err != nil {
 			ev.Warnings = append(ev.Warnings, "baseline trace search: "+err.Error())
@@ -60,7 +60,7 @@ func (inv *Investigation) traceFetch(ctx context.Context) func() (traceEvidence,
 	}
 }
 
-func describeTraceQuery(q TraceQuery) string {
+func describeTraceQuery(q investigate.TraceQuery) string {
 	s := fmt.Sprintf("traces service=%q start=%s end=%s limit=%d", q.Service, q.Start.UTC().Format("2006-01-02T15:04:05Z"), q.End.UTC().Format("2006-01-02T15:04:05Z"), q.Limit)
 	if q.Errors {
 		s += " errors=true"

@@ -14,20 +14,9 @@ import (
 	"github.com/dbgtool/dbg/investigate"
 )
 
-// TraceQuery asks a trace source for a sample of a service's traces.
-type TraceQuery struct {
-	Service     string
-	Start, End  time.Time
-	MinDuration time.Duration
-	Errors      bool
-	Limit       int
-	// Tags match span attributes exactly (the probe's correlation ID).
-	Tags map[string]string
-}
-
 // TraceSource finds traces (Jaeger, a bundle). It must honour ctx and return an error it names itself.
 type TraceSource interface {
-	SearchTraces(ctx context.Context, q TraceQuery) ([]*investigate.Trace, error)
+	SearchTraces(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error)
 }
 
 // MetricSource measures a service's golden signals and saturation (Prometheus, a bundle), returning

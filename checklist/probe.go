@@ -72,7 +72,7 @@ func runProbe(ctx context.Context, inv *Investigation, top *investigate.Finding)
 	through := 0
 	if inv.Sources.Traces != nil {
 		for _, id := range ids {
-			q := TraceQuery{Service: inv.Service, Start: inv.Now().Add(-10 * time.Minute), End: inv.Now().Add(time.Minute), Limit: 5,
+			q := investigate.TraceQuery{Service: inv.Service, Start: inv.Now().Add(-10 * time.Minute), End: inv.Now().Add(time.Minute), Limit: 5,
 				Tags: map[string]string{"correlation_id": id}}
 			ts, err := inv.Sources.Traces.SearchTraces(ctx, q)
 			queries = append(queries, describeTraceQuery(q)+" tag correlation_id="+id)

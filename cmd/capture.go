@@ -66,7 +66,7 @@ type recorder struct {
 	inner    checklist.Sources
 }
 
-func (r *recorder) SearchTraces(ctx context.Context, q checklist.TraceQuery) ([]*investigate.Trace, error) {
+func (r *recorder) SearchTraces(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
 	ts, err := r.inner.Traces.SearchTraces(ctx, q)
 	r.mu.Lock()
 	for _, t := range ts {

@@ -16,7 +16,7 @@ import (
 // downSource is a backend that is down, for every kind of source.
 type downSource struct{ err error }
 
-func (d downSource) SearchTraces(context.Context, checklist.TraceQuery) ([]*investigate.Trace, error) {
+func (d downSource) SearchTraces(context.Context, investigate.TraceQuery) ([]*investigate.Trace, error) {
 	return nil, d.err
 }
 

@@ -23,8 +23,8 @@ import (
 
 type jaegerTraces struct{ c *jaeger.Client }
 
-func (j jaegerTraces) SearchTraces(ctx context.Context, q checklist.TraceQuery) ([]*investigate.Trace, error) {
-	return j.c.Search(ctx, jaeger.Query{Service: q.Service, Start: q.Start, End: q.End, MinDuration: q.MinDuration, Errors: q.Errors, Limit: q.Limit, Tags: q.Tags})
+func (j jaegerTraces) SearchTraces(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
+	return j.c.Search(ctx, q)
 }
 
 type promMetrics struct {
@@ -110,7 +110,7 @@ func (s bundleSources) captureFailed(part string) error {
 	return nil
 }
 
-func (s bundleSources) SearchTraces(_ context.Context, q checklist.TraceQuery) ([]*investigate.Trace, error) {
+func (s bundleSources) SearchTraces(_ context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
 	if err := s.captureFailed("traces"); err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ type DBOptions struct {
 	// Limit is how many traces to ask Jaeger for in each of the window and the baseline.
 	Limit int
 	// Find searches a live Jaeger; nil when none is configured.
-	Find func(ctx context.Context, q jaeger.Query) ([]*investigate.Trace, error)
+	Find func(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error)
 }
 
 // DBExplainOptions are `dbg db explain`'s: the statements come from the same trace analysis.
@@ -211,7 +211,7 @@ func dbTraces(ctx context.Context, opts *DBOptions, now time.Time) ([]*investiga
 		if err != nil {
 			return nil, w, &UsageError{Err: err}
 		}
-		q := jaeger.Query{Service: opts.Query.Service, Start: w.Start, End: w.End, Limit: opts.Limit}
+		q := investigate.TraceQuery{Service: opts.Query.Service, Start: w.Start, End: w.End, Limit: opts.Limit}
 		traces, err := opts.Find(ctx, q)
 		if err != nil {
 			return nil, w, err

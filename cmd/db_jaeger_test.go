@@ -12,7 +12,6 @@ import (
 	"github.com/dbgtool/dbg/internal/tracegen"
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/render"
-	"github.com/dbgtool/dbg/sources/jaeger"
 	"github.com/dbgtool/dbg/sources/otlp"
 )
 
@@ -20,8 +19,8 @@ import (
 // baseline, for the service given, and ranks what comes back.
 func TestDBSearchesWindowAndBaseline(t *testing.T) {
 	all := tracegen.DBWorkload(1)
-	var asked []jaeger.Query
-	find := func(_ context.Context, q jaeger.Query) ([]*investigate.Trace, error) {
+	var asked []investigate.TraceQuery
+	find := func(_ context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
 		asked = append(asked, q)
 		var out []*investigate.Trace
 		for _, tr := range all {

@@ -11,7 +11,6 @@ import (
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/render"
 	"github.com/dbgtool/dbg/sources/files"
-	"github.com/dbgtool/dbg/sources/jaeger"
 )
 
 func init() { register(newCmdTrace) }
@@ -29,7 +28,7 @@ type TraceOptions struct {
 	// Search, set by --service without trace IDs, lists (and with --analyze aggregates) matching traces
 	// found through Find.
 	Search *TraceSearchOptions
-	Find   func(ctx context.Context, q jaeger.Query) ([]*investigate.Trace, error)
+	Find   func(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error)
 	// Logs, set by --logs or --logs-file, attaches the trace's log lines to its spans (trace_logs.go).
 	Logs *TraceLogsOptions
 }

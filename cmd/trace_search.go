@@ -15,7 +15,7 @@ import (
 
 // TraceSearchOptions are the search flags of `dbg trace --service S`.
 type TraceSearchOptions struct {
-	Query jaeger.Query
+	Query investigate.TraceQuery
 	// Analyze runs the full analysis over every trace found and aggregates the findings.
 	Analyze bool
 }

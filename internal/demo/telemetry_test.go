@@ -69,7 +69,7 @@ func TestTelemetryArrives(t *testing.T) {
 		}
 	})
 	t.Run("jaeger n+1 after the fault, dbg finds it", func(t *testing.T) {
-		traces, err := jc.Search(ctx, jaeger.Query{Service: Inventory, Operation: "GET /stock",
+		traces, err := jc.Search(ctx, investigate.TraceQuery{Service: Inventory, Operation: "GET /stock",
 			Start: faultAt.Add(time.Second), End: time.Now(), Limit: 20})
 		if err != nil || len(traces) == 0 {
 			var ops any
@@ -90,7 +90,7 @@ func TestTelemetryArrives(t *testing.T) {
 		}
 	})
 	t.Run("jaeger attributes", func(t *testing.T) {
-		traces, err := jc.Search(ctx, jaeger.Query{Service: Frontend, Operation: "POST /checkout",
+		traces, err := jc.Search(ctx, investigate.TraceQuery{Service: Frontend, Operation: "POST /checkout",
 			Start: faultAt.Add(-time.Minute), End: time.Now(), Limit: 40})
 		if err != nil || len(traces) == 0 {
 			t.Fatalf("search frontend POST /checkout: %d traces, %v", len(traces), err)

@@ -8,27 +8,10 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/sources/httpx"
 )
-
-// Query is a trace search. Service is required; zero values mean "no condition".
-type Query struct {
-	Service     string
-	Operation   string
-	Start, End  time.Time
-	MinDuration time.Duration
-	MaxDuration time.Duration
-	// Tags match span or resource attributes exactly (Jaeger's tag search).
-	Tags map[string]string
-	// Errors keeps only traces with an error span. Jaeger's own error filter differs between versions and
-	// storage backends, so the client filters the answer itself as well.
-	Errors bool
-	// Limit caps the number of traces Jaeger returns; 0 means 20.
-	Limit int
-}
 
 // NotFoundError says a trace ID is unknown to the Jaeger that was asked. It wraps ErrNotFound.
 type NotFoundError struct {
@@ -47,7 +30,7 @@ func (e *NotFoundError) Unwrap() error { return ErrNotFound }
 // name the URL but no credential.
 type backend interface {
 	trace(ctx context.Context, id string) (*investigate.Trace, error)
-	search(ctx context.Context, q Query) ([]*investigate.Trace, error)
+	search(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error)
 	services(ctx context.Context) ([]string, error)
 	operations(ctx context.Context, service string) ([]string, error)
 	close() error
@@ -266,7 +249,7 @@ feed:
 }
 
 // Search finds traces matching q, each with all its spans, in the order Jaeger returns them.
-func (c *Client) Search(ctx context.Context, q Query) ([]*investigate.Trace, error) {
+func (c *Client) Search(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
 	if strings.TrimSpace(q.Service) == "" {
 		return nil, errors.New("Jaeger search: a service is required (--service)")
 	}
@@ -294,7 +277,7 @@ const (
 
 // filterSearch drops what Jaeger returned but q excludes (empty traces; traces without an error span when
 // q.Errors) and caps the answer at q.Limit.
-func filterSearch(ts []*investigate.Trace, q Query) []*investigate.Trace {
+func filterSearch(ts []*investigate.Trace, q investigate.TraceQuery) []*investigate.Trace {
 	out := ts[:0]
 	for _, t := range ts {
 		if t == nil || len(t.Spans) == 0 {

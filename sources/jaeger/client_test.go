@@ -303,7 +303,7 @@ func TestCredentialsNeverLeak(t *testing.T) {
 	for i, ep := range cases {
 		c, _ := newTestClient(t, ep)
 		_, err1 := c.Trace(context.Background(), checkoutID)
-		_, err2 := c.Search(context.Background(), Query{Service: "checkout", Tags: map[string]string{"k": "v"}})
+		_, err2 := c.Search(context.Background(), investigate.TraceQuery{Service: "checkout", Tags: map[string]string{"k": "v"}})
 		_, err3 := c.Services(context.Background())
 		for _, err := range []error{err1, err2, err3} {
 			if err == nil {
@@ -421,7 +421,7 @@ func TestSearchHTTPQuery(t *testing.T) {
 	defer srv.Close()
 	c, _ := newTestClient(t, httpx.Endpoint{URL: srv.URL})
 	start := time.Date(2026, 11, 3, 3, 0, 0, 0, time.UTC)
-	q := Query{
+	q := investigate.TraceQuery{
 		Service: "checkout", Operation: `POST /api/checkout?x=1&y="2"`, Start: start, End: start.Add(time.Hour),
 		MinDuration: 500 * time.Millisecond, Tags: map[string]string{"user.tier": `gold" OR 1=1`}, Limit: 50,
 	}
@@ -452,7 +452,7 @@ func TestSearchHTTPQuery(t *testing.T) {
 	if len(ts) != 2 || ts[0].ID != checkoutID || ts[1].ID != failed.ID {
 		t.Fatalf("errors-only search: got %d traces", len(ts))
 	}
-	if _, err := c.Search(context.Background(), Query{}); err == nil {
+	if _, err := c.Search(context.Background(), investigate.TraceQuery{}); err == nil {
 		t.Fatal("search without a service: no error")
 	}
 }

@@ -56,7 +56,7 @@ func FuzzGRPCV3Request(f *testing.F) {
 	f.Add("checkout", "POST /orders", "k", "v", int64(1793675520), int64(500))
 	f.Add("", "\x00\xff", "", "\n", int64(-1), int64(-7))
 	f.Fuzz(func(t *testing.T, svc, op, k, v string, sec, ms int64) {
-		q := Query{Service: svc, Operation: op, Tags: map[string]string{k: v}, MinDuration: time.Duration(ms) * time.Millisecond, Limit: 20}
+		q := investigate.TraceQuery{Service: svc, Operation: op, Tags: map[string]string{k: v}, MinDuration: time.Duration(ms) * time.Millisecond, Limit: 20}
 		b := v3FindTracesRequest(q, time.Unix(sec, 0), time.Unix(sec+60, 5))
 		for len(b) > 0 {
 			_, _, n := protowire.ConsumeField(b)

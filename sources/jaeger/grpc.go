@@ -401,7 +401,7 @@ func modelAttrs(kvs []model.KeyValue) investigate.Attrs {
 	return out
 }
 
-func (g *grpcBackend) search(ctx context.Context, q Query) ([]*investigate.Trace, error) {
+func (g *grpcBackend) search(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
 	end := q.End
 	if end.IsZero() {
 		end = time.Now()

@@ -139,7 +139,7 @@ func TestGRPC(t *testing.T) {
 	}
 
 	start := time.Date(2026, 11, 3, 3, 0, 0, 0, time.UTC)
-	ts, err := c.Search(ctx, Query{Service: "checkout", Operation: "POST /orders", Start: start, End: start.Add(time.Hour),
+	ts, err := c.Search(ctx, investigate.TraceQuery{Service: "checkout", Operation: "POST /orders", Start: start, End: start.Add(time.Hour),
 		MinDuration: 100 * time.Millisecond, Tags: map[string]string{"peer.service": "payment"}, Limit: 5})
 	if err != nil || len(ts) != 1 {
 		t.Fatalf("search: %v, %d traces", err, len(ts))

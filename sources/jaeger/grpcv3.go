@@ -91,7 +91,7 @@ func appendDuration(b []byte, field protowire.Number, d time.Duration) []byte {
 
 // v3FindTracesRequest encodes api_v3 FindTracesRequest{query: TraceQueryParameters{...}}. User values go
 // as protobuf strings, never into an expression.
-func v3FindTracesRequest(q Query, start, end time.Time) []byte {
+func v3FindTracesRequest(q investigate.TraceQuery, start, end time.Time) []byte {
 	var p []byte
 	p = protowire.AppendTag(p, 1, protowire.BytesType)
 	p = protowire.AppendString(p, q.Service)

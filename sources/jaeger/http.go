@@ -175,12 +175,12 @@ func DecodeV3(b []byte) ([]*investigate.Trace, error) {
 // search uses the v3 API when it can (it answers several times faster than the classic one, which
 // converts every span to the UI model), and the classic API for tag searches, which v3's HTTP gateway
 // cannot express, and for Jaegers without v3.
-func (h *httpBackend) search(ctx context.Context, q Query) ([]*investigate.Trace, error) {
+func (h *httpBackend) search(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
 	ts, err := h.searchAny(ctx, q)
 	return ts, h.notHTTP(err)
 }
 
-func (h *httpBackend) searchAny(ctx context.Context, q Query) ([]*investigate.Trace, error) {
+func (h *httpBackend) searchAny(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
 	if len(q.Tags) == 0 && h.api.Load() != apiClassic {
 		ts, err := h.searchV3(ctx, q)
 		if !errors.Is(err, errNoV3) {
@@ -191,7 +191,7 @@ func (h *httpBackend) searchAny(ctx context.Context, q Query) ([]*investigate.Tr
 	return h.searchClassic(ctx, q)
 }
 
-func (h *httpBackend) searchClassic(ctx context.Context, q Query) ([]*investigate.Trace, error) {
+func (h *httpBackend) searchClassic(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
 	qs := url.Values{}
 	qs.Set("service", q.Service)
 	if q.Operation != "" {
@@ -233,7 +233,7 @@ func (h *httpBackend) searchClassic(ctx context.Context, q Query) ([]*investigat
 }
 
 // searchV3 searches through /api/v3/traces, which cannot match tags. errNoV3 means the route is missing.
-func (h *httpBackend) searchV3(ctx context.Context, q Query) ([]*investigate.Trace, error) {
+func (h *httpBackend) searchV3(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
 	qs := url.Values{}
 	qs.Set("query.service_name", q.Service)
 	if q.Operation != "" {

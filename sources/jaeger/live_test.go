@@ -121,8 +121,8 @@ func TestLiveJaeger(t *testing.T) {
 				t.Errorf("operations: %v %v", ops, err)
 			}
 
-			window := Query{Service: "checkout", Start: recent.Add(-time.Minute), End: now.Add(time.Minute), Limit: 1000}
-			search := func(mod func(q *Query)) map[string]bool {
+			window := investigate.TraceQuery{Service: "checkout", Start: recent.Add(-time.Minute), End: now.Add(time.Minute), Limit: 1000}
+			search := func(mod func(q *investigate.TraceQuery)) map[string]bool {
 				t.Helper()
 				q := window
 				mod(&q)
@@ -151,17 +151,19 @@ func TestLiveJaeger(t *testing.T) {
 					t.Errorf("%s: %d traces, want %d", label, len(got), wantN)
 				}
 			}
-			expect("service", search(func(*Query) {}), func(int, *investigate.Trace) bool { return true })
-			expect("operation", search(func(q *Query) { q.Service, q.Operation = "payment", "payment.Payment/Charge" }),
+			expect("service", search(func(*investigate.TraceQuery) {}), func(int, *investigate.Trace) bool { return true })
+			expect("operation", search(func(q *investigate.TraceQuery) { q.Service, q.Operation = "payment", "payment.Payment/Charge" }),
 				func(int, *investigate.Trace) bool { return true })
-			if got := search(func(q *Query) { q.Operation = "no such operation" }); len(got) != 0 {
+			if got := search(func(q *investigate.TraceQuery) { q.Operation = "no such operation" }); len(got) != 0 {
 				t.Errorf("unknown operation: %d traces", len(got))
 			}
-			expect("tag", search(func(q *Query) { q.Service, q.Tags = "frontend", map[string]string{"customer.tier": "gold"} }),
+			expect("tag", search(func(q *investigate.TraceQuery) {
+				q.Service, q.Tags = "frontend", map[string]string{"customer.tier": "gold"}
+			}),
 				func(i int, _ *investigate.Trace) bool { return i%3 == 0 })
-			expect("errors", search(func(q *Query) { q.Errors = true }), func(i int, _ *investigate.Trace) bool { return i%10 == 9 })
+			expect("errors", search(func(q *investigate.TraceQuery) { q.Errors = true }), func(i int, _ *investigate.Trace) bool { return i%10 == 9 })
 			const minDur = 120 * time.Millisecond
-			expect("min duration", search(func(q *Query) { q.MinDuration = minDur }), func(_ int, tr *investigate.Trace) bool {
+			expect("min duration", search(func(q *investigate.TraceQuery) { q.MinDuration = minDur }), func(_ int, tr *investigate.Trace) bool {
 				for _, s := range tr.Spans {
 					if s.Service == "checkout" && s.Duration >= minDur {
 						return true
@@ -169,11 +171,13 @@ func TestLiveJaeger(t *testing.T) {
 				}
 				return false
 			})
-			gotOld := search(func(q *Query) { q.Start, q.End = now.Add(-3*time.Hour-time.Minute), now.Add(-2*time.Hour) })
+			gotOld := search(func(q *investigate.TraceQuery) {
+				q.Start, q.End = now.Add(-3*time.Hour-time.Minute), now.Add(-2*time.Hour)
+			})
 			if len(gotOld) != len(oldIDs) || !gotOld[oldIDs[0].String()] {
 				t.Errorf("time window: %d traces, want the %d old ones", len(gotOld), len(oldIDs))
 			}
-			if got := search(func(q *Query) { q.Limit = 7 }); len(got) != 7 {
+			if got := search(func(q *investigate.TraceQuery) { q.Limit = 7 }); len(got) != 7 {
 				t.Errorf("limit 7: %d traces", len(got))
 			}
 
@@ -209,7 +213,7 @@ func BenchmarkLiveSearchAnalyze(b *testing.B) {
 	if err := tracegen.PostOTLPBatched(ctx, j.OTLPHTTP, td, 300); err != nil {
 		b.Fatal(err)
 	}
-	q := Query{Service: "checkout", Start: now.Add(-time.Hour), End: now.Add(time.Minute), Limit: 1000}
+	q := investigate.TraceQuery{Service: "checkout", Start: now.Add(-time.Hour), End: now.Add(time.Minute), Limit: 1000}
 	for _, api := range []struct{ name, url string }{{"http", j.QueryHTTP}, {"grpc", "grpc://" + j.QueryGRPC}} {
 		b.Run(api.name, func(b *testing.B) {
 			c, err := New(httpx.Endpoint{URL: api.url})
