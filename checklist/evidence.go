@@ -1,10 +1,13 @@
 package checklist
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/dbgtool/dbg/investigate"
@@ -125,11 +128,11 @@ func (inv *Investigation) Logs(ctx context.Context) (logEvidence, error) {
 		}
 		w := inv.Window
 		for _, svc := range services {
-			win, q1, err := inv.Sources.Logs.Logs(ctx, investigate.LogQuery{Service: svc, Start: w.Start, End: w.End, Limit: inv.Options.LogLimit})
+			win, q1, err := inv.readLogs(ctx, investigate.LogQuery{Service: svc, Start: w.Start, End: w.End, Limit: inv.Options.LogLimit})
 			if err != nil {
 				return ev, err
 			}
-			base, q2, err := inv.Sources.Logs.Logs(ctx, investigate.LogQuery{Service: svc, Start: w.BaselineStart, End: w.BaselineEnd, Limit: inv.Options.LogLimit})
+			base, q2, err := inv.readLogs(ctx, investigate.LogQuery{Service: svc, Start: w.BaselineStart, End: w.BaselineEnd, Limit: inv.Options.LogLimit})
 			if err != nil {
 				return ev, err
 			}
@@ -155,6 +158,38 @@ func halfTimeLeft(ctx context.Context) time.Duration {
 		return max(0, time.Until(dl)/2)
 	}
 	return time.Minute
+}
+
+// readLogs collects the records matching q, with the query as the backend runs it and the source's
+// warnings (as "warning: ..." lines) for the step's queries.
+func (inv *Investigation) readLogs(ctx context.Context, q investigate.LogQuery) ([]investigate.LogRecord, []string, error) {
+	var out []investigate.LogRecord
+	warns, err := inv.Sources.Logs.Logs(ctx, q, func(r investigate.LogRecord) error {
+		out = append(out, r)
+		return nil
+	})
+	queries := []string{}
+	if bq, err := inv.explainLogs(ctx, q); err == nil {
+		queries = append(queries, bq)
+	}
+	for _, w := range warns {
+		queries = append(queries, "warning: "+w)
+	}
+	return out, queries, err
+}
+
+// explainLogs is q compiled for the log store, on one line: the request line, then the query (a _search
+// body compacted). A source that cannot say (a bundle) returns an error.
+func (inv *Investigation) explainLogs(ctx context.Context, q investigate.LogQuery) (string, error) {
+	r, err := inv.Sources.Logs.Explain(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	var compact bytes.Buffer
+	if json.Compact(&compact, []byte(r.Query)) == nil {
+		r.Query = compact.String()
+	}
+	return strings.Replace(strings.TrimPrefix(r.String(), "# "), "\n", ": ", 1), nil
 }
 
 // relatedServices is the service and the services that appear in its traces, most frequent first.

@@ -12,9 +12,18 @@ import (
 
 type fakeLogs struct{ err error }
 
-func (f fakeLogs) Logs(context.Context, investigate.LogQuery) ([]investigate.LogRecord, []string, error) {
-	return []investigate.LogRecord{{Service: "frontend", Message: "ok"}}, []string{"logs"}, f.err
+func (f fakeLogs) Logs(_ context.Context, _ investigate.LogQuery, emit func(investigate.LogRecord) error) ([]string, error) {
+	if err := emit(investigate.LogRecord{Service: "frontend", Message: "ok"}); err != nil {
+		return nil, err
+	}
+	return nil, f.err
 }
+
+func (fakeLogs) Explain(context.Context, investigate.LogQuery) (investigate.LogRequest, error) {
+	return investigate.LogRequest{Backend: "fake", Query: "logs"}, nil
+}
+
+func (fakeLogs) Check(context.Context) error { return nil }
 
 type fakeProfiles struct{ err error }
 

@@ -25,9 +25,17 @@ type MetricSource interface {
 	Hotspots(ctx context.Context, service string, w investigate.Window) (investigate.HotspotInput, []string, error)
 }
 
-// LogSource returns log records (VictoriaLogs, Loki, Elasticsearch, files, a bundle) and the queries sent.
+// LogSource is what dbg reads logs through — Loki, Elasticsearch/OpenSearch, VictoriaLogs, a file or a
+// bundle — the one log source interface: `dbg logs`, `dbg trace --logs` and `dbg doctor` use it too.
+// Logs calls emit for each record matching q, in time order for the stores (a file keeps its own order),
+// and returns warnings about partial results; an error from emit ends the call and is returned as it
+// is. Explain is the request Logs would send for q, compiled to the backend's own query language
+// (--explain, the checklist's queries); it sends nothing except where the backend must be asked (Loki's
+// line format, when auto). Check is what `dbg doctor` calls.
 type LogSource interface {
-	Logs(ctx context.Context, q investigate.LogQuery) ([]investigate.LogRecord, []string, error)
+	Logs(ctx context.Context, q investigate.LogQuery, emit func(investigate.LogRecord) error) (warnings []string, err error)
+	Explain(ctx context.Context, q investigate.LogQuery) (investigate.LogRequest, error)
+	Check(ctx context.Context) error
 }
 
 // ProfileSource samples a service's profiles and returns leak and CPU findings (pprof, a bundle).

@@ -61,7 +61,7 @@ func runProbe(ctx context.Context, inv *Investigation, top *investigate.Finding)
 			alts[i] = investigate.FieldEq(investigate.FieldCorrelationID, id)
 		}
 		if len(alts) > 0 {
-			recs, q, err := inv.Sources.Logs.Logs(ctx, investigate.LogQuery{Expr: investigate.Or(alts...), Start: inv.Window.Start, End: inv.Now().Add(time.Minute), Limit: 1000 * len(alts)})
+			recs, q, err := inv.readLogs(ctx, investigate.LogQuery{Expr: investigate.Or(alts...), Start: inv.Window.Start, End: inv.Now().Add(time.Minute), Limit: 1000 * len(alts)})
 			queries = append(queries, q...)
 			if err == nil {
 				rep.LogLines += len(recs)

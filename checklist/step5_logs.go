@@ -18,12 +18,6 @@ type logsStep struct{}
 func (logsStep) Number() StepID { return StepLogs }
 func (logsStep) Name() string   { return "Correlate logs" }
 
-// LogExplainer is a LogSource that can show a query in its backend's own language (LogQL, the
-// Elasticsearch query DSL, LogsQL); the checklist puts it in the evidence of log findings.
-type LogExplainer interface {
-	ExplainLogs(ctx context.Context, q investigate.LogQuery) (string, error)
-}
-
 // maxCorrelatedTraces caps the trace IDs of the one correlation query.
 const maxCorrelatedTraces = 100
 
@@ -43,16 +37,15 @@ func (logsStep) Run(ctx context.Context, inv *Investigation, _ map[StepID]*StepR
 	mined := pm.Result(investigate.DefaultPatternOptions())
 	patterns := mined.Patterns
 	res.Findings = mined.Findings
-	if ex, ok := inv.Sources.Logs.(LogExplainer); ok {
-		for i := range res.Findings {
-			f := &res.Findings[i]
-			expr, err := investigate.ParseLogQuery(fmt.Sprint(f.Evidence["query"]))
-			if err != nil || expr == nil {
-				continue
-			}
-			if bq, err := ex.ExplainLogs(ctx, investigate.LogQuery{Expr: expr, Start: inv.Window.Start, End: inv.Window.End}); err == nil {
-				f.Evidence["backend_query"] = bq
-			}
+	// The query that finds each template's lines, in the backend's own language (LogQL, query DSL, LogsQL).
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		expr, err := investigate.ParseLogQuery(fmt.Sprint(f.Evidence["query"]))
+		if err != nil || expr == nil {
+			continue
+		}
+		if bq, err := inv.explainLogs(ctx, investigate.LogQuery{Expr: expr, Start: inv.Window.Start, End: inv.Window.End}); err == nil {
+			f.Evidence["backend_query"] = bq
 		}
 	}
 	notes := []string{fmt.Sprintf("%d log lines in the window, %d in the baseline, %d templates", len(lev.Window), len(lev.Baseline), mined.Templates)}
@@ -75,7 +68,7 @@ func (logsStep) Run(ctx context.Context, inv *Investigation, _ map[StepID]*StepR
 				alts[i] = investigate.FieldEq(investigate.FieldTraceID, id)
 			}
 			q := investigate.LogQuery{Expr: investigate.Or(alts...), Start: inv.Window.Start, End: inv.Window.End, Limit: inv.Options.LogLimit}
-			recs, qs, err := inv.Sources.Logs.Logs(ctx, q)
+			recs, qs, err := inv.readLogs(ctx, q)
 			res.Queries = append(res.Queries, qs...)
 			if err != nil {
 				notes = append(notes, "the failing traces' lines could not be read: "+err.Error())

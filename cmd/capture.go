@@ -86,19 +86,24 @@ func (r *recorder) Hotspots(ctx context.Context, service string, w investigate.W
 	return in, q, err
 }
 
-func (r *recorder) Logs(ctx context.Context, q investigate.LogQuery) ([]investigate.LogRecord, []string, error) {
-	rs, qs, err := r.inner.Logs.Logs(ctx, q)
-	r.mu.Lock()
-	for _, l := range rs {
+func (r *recorder) Logs(ctx context.Context, q investigate.LogQuery, emit func(investigate.LogRecord) error) ([]string, error) {
+	return r.inner.Logs.Logs(ctx, q, func(l investigate.LogRecord) error {
 		k := l.Time.String() + "\x00" + l.Service + "\x00" + l.Message + "\x00" + l.SpanID
+		r.mu.Lock()
 		if !r.logSeen[k] {
 			r.logSeen[k] = true
 			r.logs = append(r.logs, l)
 		}
-	}
-	r.mu.Unlock()
-	return rs, qs, err
+		r.mu.Unlock()
+		return emit(l)
+	})
 }
+
+func (r *recorder) Explain(ctx context.Context, q investigate.LogQuery) (investigate.LogRequest, error) {
+	return r.inner.Logs.Explain(ctx, q)
+}
+
+func (r *recorder) Check(ctx context.Context) error { return r.inner.Logs.Check(ctx) }
 
 func (r *recorder) ProfileFindings(ctx context.Context) ([]investigate.Finding, []string, error) {
 	fs, q, err := r.inner.Profiles.ProfileFindings(ctx)

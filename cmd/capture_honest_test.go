@@ -24,9 +24,15 @@ func (d downSource) Hotspots(context.Context, string, investigate.Window) (inves
 	return investigate.HotspotInput{}, nil, d.err
 }
 
-func (d downSource) Logs(context.Context, investigate.LogQuery) ([]investigate.LogRecord, []string, error) {
-	return nil, nil, d.err
+func (d downSource) Logs(context.Context, investigate.LogQuery, func(investigate.LogRecord) error) ([]string, error) {
+	return nil, d.err
 }
+
+func (d downSource) Explain(context.Context, investigate.LogQuery) (investigate.LogRequest, error) {
+	return investigate.LogRequest{}, d.err
+}
+
+func (d downSource) Check(context.Context) error { return d.err }
 
 func sourceStatus(rep *checklist.Report, kind string) checklist.SourceStatus {
 	for _, s := range rep.Sources {

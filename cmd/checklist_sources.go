@@ -1,9 +1,8 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -40,37 +39,6 @@ func (p promMetrics) Hotspots(ctx context.Context, service string, w investigate
 		return in, nil, err
 	}
 	return in, explainLines(reqs), nil
-}
-
-type storeLogs struct{ src LogSource }
-
-// ExplainLogs is q compiled for the store, on one line: the request line, then the query.
-func (l storeLogs) ExplainLogs(ctx context.Context, q investigate.LogQuery) (string, error) {
-	r, err := l.src.Explain(ctx, q)
-	if err != nil {
-		return "", err
-	}
-	var compact bytes.Buffer
-	if json.Compact(&compact, []byte(r.Query)) == nil {
-		r.Query = compact.String() // a _search body on one line
-	}
-	return strings.Replace(strings.TrimPrefix(r.String(), "# "), "\n", ": ", 1), nil
-}
-
-func (l storeLogs) Logs(ctx context.Context, q investigate.LogQuery) ([]investigate.LogRecord, []string, error) {
-	var out []investigate.LogRecord
-	warns, err := l.src.Logs(ctx, q, func(r investigate.LogRecord) error {
-		out = append(out, r)
-		return nil
-	})
-	queries := []string{}
-	if bq, err := l.ExplainLogs(ctx, q); err == nil {
-		queries = append(queries, bq)
-	}
-	for _, w := range warns {
-		queries = append(queries, "warning: "+w)
-	}
-	return out, queries, err
 }
 
 // pgDatabase explains the checklist's slow statements on PostgreSQL (plain EXPLAIN only).
@@ -131,12 +99,25 @@ func (s bundleSources) Hotspots(_ context.Context, service string, _ investigate
 	return in, []string{"(replayed from the bundle)"}, nil
 }
 
-func (s bundleSources) Logs(_ context.Context, q investigate.LogQuery) ([]investigate.LogRecord, []string, error) {
+func (s bundleSources) Logs(_ context.Context, q investigate.LogQuery, emit func(investigate.LogRecord) error) ([]string, error) {
 	if err := s.captureFailed("logs"); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return s.b.QueryLogs(q), nil, nil
+	for _, r := range s.b.QueryLogs(q) {
+		if err := emit(r); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
 }
+
+// Explain has no backend query to show: a bundle is replayed, not queried.
+func (bundleSources) Explain(context.Context, investigate.LogQuery) (investigate.LogRequest, error) {
+	return investigate.LogRequest{}, errors.New("a bundle is replayed, not queried")
+}
+
+// Check: a bundle that opened is readable.
+func (bundleSources) Check(context.Context) error { return nil }
 
 func (s bundleSources) ProfileFindings(context.Context) ([]investigate.Finding, []string, error) {
 	if err := s.captureFailed("profiles"); err != nil {
@@ -222,7 +203,7 @@ func buildChecklistSources(s *Settings, f *Factory, from, service string) (check
 		if l, name, err := buildLogSource(s, f, ""); err != nil {
 			warns = append(warns, err.Error())
 		} else {
-			src.Logs, src.LogsName = storeLogs{l}, name
+			src.Logs, src.LogsName = l, name
 		}
 	}
 	return src, nil, warns, nil

@@ -12,23 +12,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dbgtool/dbg/checklist"
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/render"
 )
 
 func init() { register(newCmdLogs) }
 
-// LogSource is what dbg reads logs through: Loki, Elasticsearch/OpenSearch, VictoriaLogs or a file.
-// Logs calls emit for each record matching q, in time order for the stores (a file keeps its own
-// order), and returns warnings about partial results. An error from emit ends the call and is returned
-// as it is. Check is what `dbg doctor` calls. Explain is the request Logs would send for q, compiled
-// to the backend's own query language (--explain, the checklist's queries); it sends nothing except
-// where the backend must be asked (Loki's line format, when auto).
-type LogSource interface {
-	Logs(ctx context.Context, q investigate.LogQuery, emit func(investigate.LogRecord) error) (warnings []string, err error)
-	Explain(ctx context.Context, q investigate.LogQuery) (investigate.LogRequest, error)
-	Check(ctx context.Context) error
-}
+// LogSource is what dbg reads logs through (Loki, Elasticsearch/OpenSearch, VictoriaLogs, a file): the
+// checklist's interface, the one every command uses.
+type LogSource = checklist.LogSource
 
 // LogsOptions is everything `dbg logs` needs, resolved from flags and config.
 type LogsOptions struct {
