@@ -162,14 +162,7 @@ func netRun(ctx context.Context, o *NetOptions) error {
 	if stopped != nil {
 		return fmt.Errorf("dbg net: %s: stopped after --timeout (raise --timeout for a larger capture): %w", render.Clean(name), stopped)
 	}
-	if o.FailOn != "" {
-		for _, f := range rep.Findings {
-			if f.Severity.Rank() <= o.FailOn.Rank() {
-				return &ThresholdError{Msg: fmt.Sprintf("--fail-on %s: %s", o.FailOn, render.Clean(f.Title))}
-			}
-		}
-	}
-	return nil
+	return failOn(o.FailOn, rep.Findings)
 }
 
 // ctxReader stops a long read when the context ends (--timeout, Ctrl-C).
