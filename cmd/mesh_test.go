@@ -25,7 +25,7 @@ func TestMeshCommandFiles(t *testing.T) {
 	}
 	code, out, _ = runDbg(t, nil, "mesh", "--envoy-admin", dir)
 	for _, want := range []string{"istioctl proxy-config clusters", "ISTIO_MUTUAL", "OPEN rq_pending", "ledger.shop"} {
-		if code != 0 || !strings.Contains(out, want) {
+		if code != 0 || !strings.Contains(strings.ToLower(out), strings.ToLower(want)) {
 			t.Errorf("table (exit %d) lacks %q", code, want)
 		}
 	}

@@ -13,23 +13,23 @@ import (
 // proxy-config clusters lists them (with health, breakers and mTLS mode), and the routes as istioctl
 // proxy-config routes lists them.
 func Mesh(w io.Writer, r investigate.MeshReport, md bool, o Options) error {
-	st := style{on: o.Color && !md}
-	head := "dbg mesh: " + Clean(strings.Join(r.Sources, ", "))
+	p := newPrinter(w, md, o)
+	head := "dbg mesh: " + strings.Join(r.Sources, ", ")
 	if md {
-		fmt.Fprintf(w, "## %s\n\n", mdCell(head))
+		fmt.Fprintf(w, "## %s\n\n", mdText(Clean(head)))
 	} else {
-		fmt.Fprintln(w, st.bold(head))
+		fmt.Fprintln(w, p.style().bold(Clean(head)))
 	}
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "%s %s\n", st.yellow("warning:"), Clean(warn))
+		p.warning(warn)
 	}
-	section(w, md, st, "Findings")
-	if err := Findings(w, r.Findings, md, o); err != nil {
+	p.section("Findings")
+	if err := findingsTable(p, r.Findings); err != nil {
 		return err
 	}
-	Evidence(w, r.Findings, md, o)
+	evidence(p, r.Findings)
 	if len(r.Edges) > 0 {
-		section(w, md, st, "Edges (istio_requests_total / istio_tcp_connections_opened_total by response flag)")
+		p.section("Edges (istio_requests_total / istio_tcp_connections_opened_total by response flag)")
 		rows := [][]string{}
 		for _, e := range r.Edges {
 			flagged := 0.0
@@ -42,18 +42,15 @@ func Mesh(w io.Writer, r investigate.MeshReport, md bool, o Options) error {
 			if e.Total > 0 {
 				share = flagged / e.Total
 			}
-			rows = append(rows, []string{Clean(e.Source) + " → " + Clean(e.Destination), e.Protocol, Clean(e.Reporter),
-				fmt.Sprintf("%.0f", e.Total), fmt.Sprintf("%.2f%%", 100*share), flagCell(e.Flags)})
+			rows = append(rows, []string{p.cell(e.Source, 0) + " → " + p.cell(e.Destination, 0), e.Protocol, p.cell(e.Reporter, 0),
+				fmt.Sprintf("%.0f", e.Total), fmt.Sprintf("%.2f%%", 100*share), p.cell(flagCell(e.Flags), 80)})
 		}
-		if md {
-			mdRows(rows)
-		}
-		if err := table(w, md, []string{"EDGE", "PROTO", "REPORTER", "TOTAL", "FLAGGED", "FLAGS"}, rows); err != nil {
+		if err := p.table([]string{"EDGE", "PROTO", "REPORTER", "TOTAL", "FLAGGED", "FLAGS"}, rows); err != nil {
 			return err
 		}
 	}
 	if len(r.Clusters) > 0 {
-		section(w, md, st, "Clusters (as istioctl proxy-config clusters, with health, circuit breakers and mTLS as tls-check)")
+		p.section("Clusters (as istioctl proxy-config clusters, with health, circuit breakers and mTLS as tls-check)")
 		rows := [][]string{}
 		for _, c := range r.Clusters {
 			healthy, ejected := 0, 0
@@ -71,18 +68,15 @@ func Mesh(w io.Writer, r investigate.MeshReport, md bool, o Options) error {
 			if fqdn == "" {
 				fqdn = c.Name
 			}
-			rows = append(rows, []string{Clean(fqdn), Clean(c.Port), Clean(c.Subset), Clean(c.Direction), Clean(c.Type),
-				Clean(c.DestinationRule), Clean(c.TLSMode), fmt.Sprintf("%d/%d", healthy, len(c.Hosts)), fmt.Sprint(ejected), breakerCell(c.Breakers)})
+			rows = append(rows, []string{p.cell(fqdn, 0), p.cell(c.Port, 0), p.cell(c.Subset, 0), p.cell(c.Direction, 0), p.cell(c.Type, 0),
+				p.cell(c.DestinationRule, 0), p.cell(c.TLSMode, 0), fmt.Sprintf("%d/%d", healthy, len(c.Hosts)), fmt.Sprint(ejected), breakerCell(c.Breakers)})
 		}
-		if md {
-			mdRows(rows)
-		}
-		if err := table(w, md, []string{"SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE", "DESTINATION RULE", "MTLS", "HEALTHY", "EJECTED", "BREAKER (pending: max/remaining)"}, rows); err != nil {
+		if err := p.table([]string{"SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE", "DESTINATION RULE", "MTLS", "HEALTHY", "EJECTED", "BREAKER (pending: max/remaining)"}, rows); err != nil {
 			return err
 		}
 	}
 	if len(r.Routes) > 0 {
-		section(w, md, st, "Routes (as istioctl proxy-config routes)")
+		p.section("Routes (as istioctl proxy-config routes)")
 		rows := [][]string{}
 		for _, rt := range r.Routes {
 			doms := rt.Domains
@@ -90,13 +84,10 @@ func Mesh(w io.Writer, r investigate.MeshReport, md bool, o Options) error {
 			if len(doms) > 2 {
 				doms, more = doms[:2], fmt.Sprintf(" + %d more...", len(rt.Domains)-2)
 			}
-			rows = append(rows, []string{Clean(rt.Name), Clean(rt.VirtualHost), Clean(strings.Join(doms, ", ") + more), Clean(rt.Match),
-				Clean(rt.VirtualService), Truncate(Clean(rt.Cluster), 60), Clean(rt.Timeout), Truncate(Clean(rt.Retries), 40)})
+			rows = append(rows, []string{p.cell(rt.Name, 0), p.cell(rt.VirtualHost, 0), p.cell(strings.Join(doms, ", ")+more, 0), p.cell(rt.Match, 0),
+				p.cell(rt.VirtualService, 0), p.cell(rt.Cluster, 60), p.cell(rt.Timeout, 0), p.cell(rt.Retries, 40)})
 		}
-		if md {
-			mdRows(rows)
-		}
-		return table(w, md, []string{"NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE", "CLUSTER", "TIMEOUT", "RETRIES"}, rows)
+		return p.table([]string{"NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE", "CLUSTER", "TIMEOUT", "RETRIES"}, rows)
 	}
 	return nil
 }
@@ -111,7 +102,7 @@ func flagCell(m map[string]float64) string {
 	sort.Strings(keys)
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s×%.0f", Clean(k), m[k]))
+		parts = append(parts, fmt.Sprintf("%s×%.0f", k, m[k]))
 	}
 	if len(parts) == 0 {
 		return "-"
