@@ -559,7 +559,8 @@ func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex,
 	var jobs []job
 	switch {
 	case hq.Service != "":
-		// One series call per family, bounded to the service: match[] on each identity label present.
+		// One series call for every family, bounded to the service: a match[] per family and identity
+		// label present; the answer's __name__ says which family a series is of.
 		var labels, matches []string
 		for _, l := range append([]string{hq.ServiceLabel}, identityLabels...) {
 			if l != "" && slices.Contains(c.labels, l) && !slices.Contains(u.Route, l) && !slices.Contains(labels, l) {
@@ -574,11 +575,14 @@ func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex,
 		if len(matches) == 0 {
 			return nil
 		}
-		if j, ok := memo.series(matches, func(sets []map[string]string) {
+		if j, ok := memo.scoped(matches, func(sets []map[string]string) {
 			// The identity label is the first, in the family's order, whose value names the service.
 			order := append([]string{u.ServiceLabel}, labels...)
 			for _, l := range order {
 				for _, s := range sets {
+					if s["__name__"] != c.probe {
+						continue
+					}
 					if v := s[l]; v != "" && (serviceName(l, v) == hq.Service || v == hq.Service) {
 						u.ServiceLabel = l
 						addRaw(l, v)
@@ -648,12 +652,15 @@ type valuesMemo struct {
 	mu      *sync.Mutex
 	waiting map[string][]func([]string)
 	sets    map[string][]func([]map[string]string)
+	matches []string // the --service series call's match[]
 }
 
-// series registers use for the series matching any of matches; the job goes to the first asker only.
-func (m *valuesMemo) series(matches []string, use func([]map[string]string)) (job, bool) {
-	return askOnce(m.sets, strings.Join(matches, "\x00"), m.mu, use, func(ctx context.Context) ([]map[string]string, error) {
-		return m.rec.series(ctx, matches, m.w.BaselineStart, m.w.End)
+// scoped adds matches to the one series call of --service and use to those it answers; the job goes
+// to the first asker only, and sends every match added before it runs.
+func (m *valuesMemo) scoped(matches []string, use func([]map[string]string)) (job, bool) {
+	m.matches = append(m.matches, matches...)
+	return askOnce(m.sets, "scoped", m.mu, use, func(ctx context.Context) ([]map[string]string, error) {
+		return m.rec.series(ctx, dedupe(m.matches), m.w.BaselineStart, m.w.End)
 	})
 }
 
