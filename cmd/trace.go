@@ -101,7 +101,7 @@ analyses every trace found and aggregates the findings across them.`,
 }
 
 // traceAnalysisOptions reads the analysis thresholds from config: n-plus-one-min-count,
-// n-plus-one-min-total, slow-span-min-share.
+// n-plus-one-min-total, slow-span-min-share, trace-detectors.
 func traceAnalysisOptions(s *Settings) (investigate.TraceOptions, error) {
 	o := investigate.DefaultTraceOptions()
 	if s.IsSet("n-plus-one-min-count") {
@@ -114,6 +114,24 @@ func traceAnalysisOptions(s *Settings) (investigate.TraceOptions, error) {
 	}
 	if s.IsSet("slow-span-min-share") {
 		o.SlowSpanMinShare = s.v.GetFloat64("slow-span-min-share")
+	}
+	// trace-detectors: {consecutive_http.min_span: 300ms, ...} retunes the span detectors (docs/trace.md).
+	var set func(prefix string, v any) error
+	set = func(prefix string, v any) error {
+		if m, ok := v.(map[string]any); ok {
+			for k, sub := range m {
+				if err := set(strings.TrimPrefix(prefix+"."+k, "."), sub); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return o.Detectors.Set(prefix, fmt.Sprint(v))
+	}
+	if v := s.v.Get("trace-detectors"); v != nil {
+		if err := set("", v); err != nil {
+			return o, usageErrorf("config trace-detectors: %v", err)
+		}
 	}
 	return o, nil
 }

@@ -1,7 +1,11 @@
 package cmd
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbgtool/dbg/investigate"
 )
@@ -24,5 +28,27 @@ func TestSelectTracesNormalisesIDs(t *testing.T) {
 	}
 	if _, err := selectTraces(all, []string{"12"}, "f.json"); err == nil {
 		t.Error("an unknown ID was found")
+	}
+}
+
+// TestTraceDetectorThresholdsFromConfig: the span detectors' thresholds are tunable in the config file.
+func TestTraceDetectorThresholdsFromConfig(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(cfg, []byte("trace-detectors:\n  consecutive_http:\n    min_span: 300ms\n    min_count: 4\n  slow_db_query.min: 1s\n"), 0o644)
+	s, err := settingsFor(t, nil, "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := traceAnalysisOptions(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Detectors.HTTPMinSpan != 300*time.Millisecond || o.Detectors.HTTPMinCount != 4 || o.Detectors.SlowQueryMin != time.Second {
+		t.Errorf("detectors %+v", o.Detectors)
+	}
+	os.WriteFile(cfg, []byte("trace-detectors:\n  consecutive_http:\n    min_spam: 300ms\n"), 0o644)
+	s, _ = settingsFor(t, nil, "--config", cfg)
+	if _, err := traceAnalysisOptions(s); err == nil || !strings.Contains(err.Error(), "consecutive_http.min_spam") {
+		t.Errorf("a misspelt threshold: %v", err)
 	}
 }

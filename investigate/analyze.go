@@ -24,11 +24,15 @@ type TraceOptions struct {
 	SlowSpanMinShare float64
 	// MaxSlowSpans caps the slow_span findings.
 	MaxSlowSpans int
+	// Detectors are the thresholds of the field's span detectors (N+1 API calls, consecutive DB and
+	// HTTP, slow DB query, large payload, MN+1).
+	Detectors DetectorOptions
 }
 
 // DefaultTraceOptions are the thresholds dbg ships with.
 func DefaultTraceOptions() TraceOptions {
-	return TraceOptions{NPlusOneMinCount: 5, NPlusOneMinTotal: 50 * time.Millisecond, SlowSpanMinShare: 0.1, MaxSlowSpans: 5}
+	return TraceOptions{NPlusOneMinCount: 5, NPlusOneMinTotal: 50 * time.Millisecond, SlowSpanMinShare: 0.1, MaxSlowSpans: 5,
+		Detectors: DefaultDetectorOptions()}
 }
 
 // PathEntry is one span on the critical path in the JSON contract.
@@ -110,8 +114,16 @@ func AnalyzeTrace(tr *Trace, opts TraceOptions) *TraceReport {
 	rep.Stats = Statistics(t, rep.SelfTime, rep.IsError)
 	var fs []Finding
 	fs = append(fs, SlowSpans(t, root, steps, opts)...)
-	fs = append(fs, RepeatedCalls(t, root, opts)...)
+	detected, covered := SpanDetectors(t, root, opts.Detectors)
+	for _, f := range RepeatedCalls(t, root, opts) {
+		// The same calls reported as N+1 API calls keep only that, more specific, finding.
+		if r, _ := f.Evidence["route"].(string); r == "" || !covered[fmt.Sprint(f.Evidence["parent_span_id"])+"\x00"+r] {
+			fs = append(fs, f)
+		}
+	}
+	fs = append(fs, detected...)
 	fs = append(fs, ErrorOrigins(t, root, rep.IsError)...)
+	fs = append(fs, QueueLags(t)...)
 	rep.Findings = RankFindings(fs)
 	for i := range rep.Findings {
 		if len(rep.Findings[i].TraceIDs) == 0 && tr.ID != "" {

@@ -13,7 +13,7 @@ type PathSegment struct {
 
 // CriticalPath walks the tree from root the way Jaeger UI does: from the end of a span back to its start,
 // always descending into the child that finished last before the current point in time, and charging the
-// gaps to the span itself. FollowsFrom children are excluded (the parent does not wait for them) and
+// gaps to the span itself. FollowsFrom and CONSUMER children are excluded (the parent does not wait for them) and
 // children are clamped to their parent's window, so clock skew cannot push time outside the request.
 // Segments come out from the end of the request backwards.
 func (t *Tree) CriticalPath(root int32) []PathSegment {
@@ -32,7 +32,9 @@ func (t *Tree) CriticalPath(root int32) []PathSegment {
 		for _, c := range t.Children(i) {
 			s := &spans[c]
 			// Zero-length spans cannot hold the request; spans outside the window are skew or async work.
-			if s.FollowsFrom || s.Duration <= 0 || !s.Start.Before(we) || !s.End().After(ws) {
+			// A consumer span is async by kind: its parent (the producer) does not wait for it, and the
+			// time the message spent queued is the queue's, not the request's (QueueLags reports it).
+			if s.FollowsFrom || s.Kind == KindConsumer || s.Duration <= 0 || !s.Start.Before(we) || !s.End().After(ws) {
 				continue
 			}
 			out = append(out, c)

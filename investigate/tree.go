@@ -171,7 +171,7 @@ func BuildTree(tr *Trace) *Tree {
 				t.Depth[c] = t.Depth[i] + 1
 				stack = append(stack, c)
 				if s, p := &tr.Spans[c], &tr.Spans[i]; s.Start.Before(p.Start) || s.End().After(p.End()) {
-					if !s.FollowsFrom {
+					if !s.FollowsFrom && s.Kind != KindConsumer {
 						skewed++
 					}
 				}
