@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,7 +47,7 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	err := root.ExecuteContext(ctx)
+	err := unknownCommandIsUsage(root.ExecuteContext(ctx))
 	if err != nil {
 		printError(f.IO.ErrOut, err)
 	}
@@ -83,8 +84,13 @@ func argsUsage(v cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
-// unknownCommand is cobra's error for a bad subcommand; it is a usage error too.
-func isUsage(err error) bool {
+// unknownCommandIsUsage makes cobra's error for a bad subcommand ("unknown command \"x\" for \"dbg\"",
+// an untyped error from its command lookup) a usage error: exit 2, like any other mistake in the
+// command line.
+func unknownCommandIsUsage(err error) error {
 	var ue *UsageError
-	return errors.As(err, &ue)
+	if err != nil && !errors.As(err, &ue) && strings.HasPrefix(err.Error(), "unknown command ") {
+		return &UsageError{Err: err}
+	}
+	return err
 }
