@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -296,4 +297,46 @@ func manifest(e *Experiment, o PlanOptions, p *Plan) Manifest {
 			Delay: ms(f.LatencyMs), Percent: 100, Duration: e.Duration}
 	}
 	return m
+}
+
+// UnmarshalJSON reads a manifest back (a plan file, a checklist report) with its spec typed by kind, so
+// writing it again gives the same document.
+func (m *Manifest) UnmarshalJSON(b []byte) error {
+	var v struct {
+		APIVersion string          `json:"apiVersion"`
+		Kind       string          `json:"kind"`
+		Metadata   ObjectMeta      `json:"metadata"`
+		Spec       json.RawMessage `json:"spec"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	m.APIVersion, m.Kind, m.Metadata = v.APIVersion, v.Kind, v.Metadata
+	var spec any
+	switch v.Kind {
+	case "NetworkChaos":
+		spec = &NetworkChaosSpec{}
+	case "HTTPChaos":
+		spec = &HTTPChaosSpec{}
+	case "StressChaos":
+		spec = &StressChaosSpec{}
+	case "PodChaos":
+		spec = &PodChaosSpec{}
+	case "IOChaos":
+		spec = &IOChaosSpec{}
+	default:
+		var raw map[string]any
+		if len(v.Spec) > 0 {
+			if err := json.Unmarshal(v.Spec, &raw); err != nil {
+				return err
+			}
+		}
+		m.Spec = raw
+		return nil
+	}
+	if err := json.Unmarshal(v.Spec, spec); err != nil {
+		return fmt.Errorf("%s spec: %w", v.Kind, err)
+	}
+	m.Spec = spec
+	return nil
 }

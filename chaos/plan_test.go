@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -43,5 +44,22 @@ func TestPlanRules(t *testing.T) {
 	}
 	if got := objectName("dbg", "e1", "network-delay", "Payment_Svc", strings.Repeat("x", 80)); len(got) > 63 || strings.ContainsAny(got, "_P") {
 		t.Errorf("object name %q", got)
+	}
+}
+
+// TestPlanRoundTrip: a plan read back (dbg chaos run --plan) is the same plan, manifests typed.
+func TestPlanRoundTrip(t *testing.T) {
+	p := NewPlan(findingsForEveryFault(), PlanOptions{Top: 100})
+	a, _ := json.Marshal(p)
+	q, err := DecodePlan(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(q)
+	if string(a) != string(b) {
+		t.Errorf("differs after a round trip:\n%s\n%s", a, b)
+	}
+	if _, ok := q.Experiments[0].Manifest.Spec.(*NetworkChaosSpec); !ok {
+		t.Errorf("spec not typed: %T", q.Experiments[0].Manifest.Spec)
 	}
 }

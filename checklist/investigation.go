@@ -87,6 +87,8 @@ type Options struct {
 	LogLimit int
 	// JaegerUI, when set, adds trace links to findings.
 	JaegerUI string
+	// ProbeURL is the service's URL (--probe) for the experiments' dbg probe commands; "" leaves a placeholder.
+	ProbeURL string
 }
 
 // DefaultOptions are the defaults dbg ships with.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbgtool/dbg/chaos"
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/probe"
 )
@@ -178,4 +179,35 @@ func addProbeVerification(res *StepResult, pv *ProbeVerification) {
 	if !pv.Resolved {
 		res.Status = StatusWarn
 	}
+}
+
+// experiments plans the fault-injection experiment that would confirm each top hypothesis (the
+// `dbg chaos plan` entry), and notes it in the hypothesis's evidence next to its refutation check.
+func experiments(inv *Investigation, top []investigate.Finding) *chaos.Plan {
+	if len(top) == 0 {
+		return nil
+	}
+	o := chaos.DefaultPlanOptions()
+	o.Service, o.Top, o.ProbeURL = inv.Service, len(top), inv.Options.ProbeURL
+	plan := chaos.NewPlan(top, o)
+	same := func(h chaos.Hypothesis, f *investigate.Finding) bool {
+		return h.Kind == f.Kind && h.Service == f.Service && h.Operation == f.Operation
+	}
+	for i := range top {
+		f := &top[i]
+		if f.Evidence == nil {
+			f.Evidence = map[string]any{}
+		}
+		for _, e := range plan.Experiments {
+			if same(e.Hypothesis, f) {
+				f.Evidence["experiment"] = fmt.Sprintf("%s: %s; expect %s (dbg chaos plan, %s %s)", e.ID, e.Inject, e.Observe[0], e.Manifest.Kind, e.Manifest.Metadata.Name)
+			}
+		}
+		for _, s := range plan.Skipped {
+			if same(s.Hypothesis, f) {
+				f.Evidence["experiment"] = "none by fault injection: " + s.Reason
+			}
+		}
+	}
+	return plan
 }

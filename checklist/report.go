@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dbgtool/dbg/chaos"
 	"github.com/dbgtool/dbg/investigate"
 )
 
@@ -61,6 +62,8 @@ type Outcome struct {
 	Edges    []investigate.Edge         // StepDependencies: the downstream graph
 	Ranked   []investigate.Finding      // StepHypothesis: every finding ranked (the report's findings)
 	Probe    *ProbeReport               // StepHypothesis, with --probe
+	// Experiments are StepHypothesis's fault-injection experiments for the top hypotheses (dbg chaos plan).
+	Experiments *chaos.Plan
 	// ProbeVerification is StepVerify's judgement of the probe after the fix (--verify-probe).
 	ProbeVerification *ProbeVerification
 	Recommendations   []string        // StepFix
@@ -85,6 +88,7 @@ const (
 	detailPatterns        = "patterns"
 	detailEdges           = "edges"
 	detailProbe           = "probe"
+	detailExperiments     = "experiments"
 	detailRecommendations = "recommendations"
 	detailVerification    = "verification"
 	detailTimeline        = "timeline"
@@ -115,6 +119,9 @@ func (o *Outcome) View() map[string]any {
 	}
 	if o.ProbeVerification != nil {
 		m[detailProbe] = o.ProbeVerification
+	}
+	if o.Experiments != nil {
+		m[detailExperiments] = o.Experiments
 	}
 	if o.Recommendations != nil {
 		m[detailRecommendations] = o.Recommendations
@@ -169,7 +176,7 @@ func (r *StepResult) UnmarshalJSON(b []byte) error {
 	targets := map[string]any{
 		detailCohorts: &o.Cohorts, detailTables: &o.Tables, detailAttribution: &sample.Attribution,
 		detailWindowTraces: &sample.WindowTraces, detailBaselineTraces: &sample.BaselineTraces,
-		detailPatterns: &o.Patterns, detailEdges: &o.Edges, detailProbe: &o.Probe,
+		detailPatterns: &o.Patterns, detailEdges: &o.Edges, detailProbe: &o.Probe, detailExperiments: &o.Experiments,
 		detailRecommendations: &o.Recommendations, detailVerification: &o.Verification, detailTimeline: &o.Timeline,
 	}
 	if r.Number == StepVerify {

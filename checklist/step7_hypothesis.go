@@ -35,6 +35,7 @@ func (hypothesisStep) Run(ctx context.Context, inv *Investigation, prior map[Ste
 		}
 	}
 	res.Findings = top
+	res.Outcome.Experiments = experiments(inv, top)
 	switch {
 	case len(top) == 0:
 		res.Summary = "no hypothesis: nothing in the evidence stands out against the baseline"

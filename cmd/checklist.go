@@ -122,6 +122,7 @@ func checklistOptions(s *Settings, f *Factory) (*ChecklistOptions, error) {
 			return nil, &UsageError{Err: fmt.Errorf("--probe: %w", err)}
 		}
 		inv.Sources.Prober = httpProber{opts: po}
+		inv.Options.ProbeURL = u
 	}
 	if p := s.String("changes"); p != "" {
 		changes, err := readChanges(p)
