@@ -17,21 +17,24 @@ type queryLogs struct {
 	queries []investigate.LogQuery
 }
 
-func (s *queryLogs) Logs(_ context.Context, q investigate.LogQuery) ([]investigate.LogRecord, []string, error) {
+func (s *queryLogs) Logs(_ context.Context, q investigate.LogQuery, emit func(investigate.LogRecord) error) ([]string, error) {
 	s.queries = append(s.queries, q)
 	m := q.Matcher()
-	var out []investigate.LogRecord
 	for i := range s.recs {
 		if m.Match(&s.recs[i]) {
-			out = append(out, s.recs[i])
+			if err := emit(s.recs[i]); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return out, []string{"compiled: " + q.Filter().String()}, nil
+	return nil, nil
 }
 
-func (s *queryLogs) ExplainLogs(_ context.Context, q investigate.LogQuery) (string, error) {
-	return "compiled: " + q.Filter().String(), nil
+func (s *queryLogs) Explain(_ context.Context, q investigate.LogQuery) (investigate.LogRequest, error) {
+	return investigate.LogRequest{Backend: "test", Query: q.Filter().String()}, nil
 }
+
+func (s *queryLogs) Check(context.Context) error { return nil }
 
 // TestLogsStepQueriesThroughTheCompiler: the failing traces' lines come from one query holding all
 // their trace IDs, and every log finding carries a query that finds its lines, dbg syntax and backend.
@@ -65,7 +68,7 @@ func TestLogsStepQueriesThroughTheCompiler(t *testing.T) {
 		if err != nil || e == nil {
 			t.Fatalf("finding %q: query %q does not parse: %v", f.Title, text, err)
 		}
-		if bq, _ := f.Evidence["backend_query"].(string); bq != "compiled: "+e.String() {
+		if bq, _ := f.Evidence["backend_query"].(string); bq != "test: "+e.String() {
 			t.Errorf("finding %q: backend_query %q", f.Title, bq)
 		}
 		// The query finds the template's sample line among the window's records.
