@@ -96,7 +96,7 @@ var bucketsSeconds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 // Exporters are the request-metric layouts of common exporters the generator also writes, by the name
 // each exporter writes (discovered by shape, not by a built-in convention, except aspnetcore whose
 // OpenTelemetry names are built in).
-var Exporters = []string{"spring", "nginx-ingress", "traefik", "linkerd", "aspnetcore", "go-prefix", "summary"}
+var Exporters = []string{"spring", "nginx-ingress", "traefik", "linkerd", "aspnetcore", "go-prefix", "summary", "spanmetrics"}
 
 type layout struct {
 	// hist is the histogram (or summary) family, counter the separate request counter; "{svc}" in
@@ -188,6 +188,18 @@ func layoutFor(conv string) (layout, error) {
 		// A Go service naming its metrics after itself, unit-less latency, status classes.
 		return layout{hist: "{svc}_request_latency", counter: "{svc}_http_requests_total", unit: 1, route: routeLabel("endpoint"), svcLabel: "job",
 			ok: st("status_code", "2xx"), fail: st("status_code", "5xx")}, nil
+	case "spanmetrics":
+		// The OpenTelemetry collector's spanmetrics connector: server spans and, for the same service,
+		// the client spans of its calls (the callee's view belongs to the callee).
+		return layout{hist: "traces_span_metrics_duration_milliseconds", counter: "traces_span_metrics_calls_total", unit: 1000,
+			route: func(_, r string) [][2]string {
+				return [][2]string{{"span_name", "GET " + r}, {"span_kind", "SPAN_KIND_SERVER"}}
+			},
+			mirror: func(_, r string) [][2]string {
+				return [][2]string{{"span_name", "GET " + r}, {"span_kind", "SPAN_KIND_CLIENT"}}
+			},
+			svcLabel: "service_name", ok: st("status_code", "STATUS_CODE_UNSET"), fail: st("status_code", "STATUS_CODE_ERROR"), statusOnHist: true,
+			extra: [][2]string{{"job", "otel-collector"}}}, nil
 	case "summary":
 		// A summary (client-side quantiles) and no histogram.
 		return layout{hist: "request_latency_seconds", summary: true, counter: "requests_total", unit: 1, route: routeLabel("path"), svcLabel: "job",
@@ -240,6 +252,8 @@ func Row(conv, svc, route string) (string, string) {
 		return svc, "shop.v1.Shop/" + GRPCMethod(route)
 	case "istio":
 		return svc, IstioService(route)
+	case "spanmetrics":
+		return svc, "GET " + route
 	}
 	return svc, route
 }
@@ -557,10 +571,11 @@ type FleetMember struct {
 
 // Fleet is a mixed fleet on one server, one service per exporter in Exporters: a Spring service
 // (orders), an NGINX ingress (storefront, and orders behind it too), Traefik (edge-*), Linkerd (mesh-*),
-// ASP.NET Core (billing), a Go service with its own prefix (cart) and a service with summaries (search).
+// ASP.NET Core (billing), a Go service with its own prefix (cart), a service with summaries (search) and
+// one known only from span metrics (catalog).
 var Fleet = []FleetMember{
 	{"spring", "orders", ""}, {"nginx-ingress", "storefront", "orders"}, {"traefik", "edge", ""}, {"linkerd", "mesh", ""},
-	{"aspnetcore", "billing", ""}, {"go-prefix", "cart", ""}, {"summary", "search", ""},
+	{"aspnetcore", "billing", ""}, {"go-prefix", "cart", ""}, {"summary", "search", ""}, {"spanmetrics", "catalog", ""},
 }
 
 // FleetOpenMetrics is the history of every Fleet member, each with the planted problems of Scenario.

@@ -94,7 +94,7 @@ var (
 	// shapeRoutes are the labels that name an endpoint, in the order tried; "a+b" is both, shown "a/b".
 	// endpoint comes late: the Prometheus operator puts the scrape port's name in it.
 	shapeRoutes = []string{"http_route", "route", "rt_route", "uri", "path", "handler", "url", "url_path", "http_target",
-		"grpc_service+grpc_method", "rpc_service+rpc_method", "grpc_method", "rpc_method", "endpoint", "request_operation", "operation"}
+		"grpc_service+grpc_method", "rpc_service+rpc_method", "grpc_method", "rpc_method", "endpoint", "request_operation", "operation", "span_name"}
 	// identityLabels name the service a series belongs to. exported_service is the exporter's own label
 	// when the scrape's service label took the plain name (the NGINX ingress controller's backend
 	// service); job comes late because one job often scrapes many services (kubernetes-pods).
@@ -107,11 +107,13 @@ var (
 	grpcFailures = "(?i:unknown|deadline_?exceeded|unimplemented|internal|unavailable|data_?loss)"
 	// wordWeights: words in a family's name that say it measures requests (2) or time (1).
 	requestWords = map[string]int{"request": 2, "requests": 2, "response": 2, "http": 2, "rpc": 2, "grpc": 2, "handler": 2,
-		"server": 2, "api": 1, "latency": 1, "duration": 1, "handling": 1, "handled": 1, "calls": 1}
+		"server": 2, "spanmetrics": 2, "api": 1, "latency": 1, "duration": 1, "handling": 1, "handled": 1, "calls": 1, "span": 1}
 	// notRequests are families that measure the monitoring itself or the client side of a call.
 	notRequests = regexp.MustCompile(`^(prometheus|promhttp|go|process|scrape|net_conntrack|grafana|alertmanager)_|(^|_)client(_|$)|_bytes(_|$)|_size(_|$)`)
 	// edgeWords mark a proxy's view of the services behind it.
-	edgeWords = regexp.MustCompile(`(^|_)(ingress|traefik|envoy|istio|linkerd|haproxy|nginx|kong|gateway|proxy)(_|$)`)
+	// Span metrics (the OpenTelemetry collector's spanmetrics connector, Tempo's metrics generator) are a
+	// view derived from traces: like a proxy's, used for the services that have nothing of their own.
+	edgeWords = regexp.MustCompile(`(^|_)(ingress|traefik|envoy|istio|linkerd|haproxy|nginx|kong|gateway|proxy|span|spanmetrics)(_|$)`)
 	timeUnits = []struct {
 		suffix, unit string
 		ms           float64
@@ -136,7 +138,7 @@ func ErrorMatcher(label string) string {
 	case strings.Contains(l, "grpc"):
 		re = grpcFailures + "|2|4|12|13|14|15"
 	default:
-		re = "5..|(?i:error|server_error|fail(?:ure|ed)?|unknown|deadline_?exceeded|unimplemented|internal|unavailable|data_?loss)"
+		re = "5..|(?i:(?:status_code_)?error|server_error|fail(?:ure|ed)?|unknown|deadline_?exceeded|unimplemented|internal|unavailable|data_?loss)"
 	}
 	return MatchRegex(label, re)
 }
@@ -346,6 +348,9 @@ func (c *candidate) resolve(serviceLabel string) *Use {
 			u.Selector = `reporter="destination"`
 		case has["direction"]:
 			u.Selector = `direction="inbound"`
+		case has["span_kind"]:
+			// Span metrics: a server span is the service answering; a client span is its caller's view.
+			u.Selector = `span_kind=~"SPAN_KIND_SERVER|SERVER|server"`
 		}
 	}
 	var why []string
@@ -418,7 +423,7 @@ func (c *candidate) resolve(serviceLabel string) *Use {
 		}
 	}
 	u.Why = strings.Join(why, ", ")
-	edge := c.conv != nil && c.conv.Edge || c.conv == nil && (edgeWords.MatchString(c.base) || has["reporter"] || has["direction"])
+	edge := c.conv != nil && c.conv.Edge || c.conv == nil && (edgeWords.MatchString(c.base) || has["reporter"] || has["direction"] || has["span_kind"])
 	cover := len(u.Route)
 	if u.ServiceLabel != "" {
 		cover++

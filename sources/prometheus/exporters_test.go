@@ -30,6 +30,7 @@ var exporterFleet = []struct {
 	{"aspnetcore", "billing", "", "http_server_request_duration_seconds_bucket", "http_server_request_duration_seconds_count", true},
 	{"go-prefix", "cart", "", "cart_request_latency_bucket", "cart_http_requests_total", true},
 	{"summary", "search", "", "request_latency_seconds", "requests_total", true},
+	{"spanmetrics", "catalog", "", "traces_span_metrics_duration_milliseconds_bucket", "traces_span_metrics_calls_total", true},
 }
 
 // startFleet serves promgen.Fleet (one service per exporter in exporterFleet) from one real Prometheus.
@@ -167,6 +168,13 @@ func TestHotspotsExporters(t *testing.T) {
 				t.Errorf("--service %s: conventions %+v, want %s and %s", e.service, sin.Conventions, e.hist, e.counter)
 			}
 		})
+	}
+	// Span metrics hold each call twice (the server span and the caller's client span): only the
+	// server's is read, so the spike is 12 req/s, not 24.
+	for _, r := range all.Tables.TrafficSpikes.Rows {
+		if r.Service == "catalog" && r.Operation == "GET "+promgen.SpikeRoute && (r.Rate < 11.5 || r.Rate > 12.5) {
+			t.Errorf("span metrics: %s rate %.2f, want 12 (server spans only)", r.Operation, r.Rate)
+		}
 	}
 	// orders is behind the ingress too: its rows are its own routes, not the ingress's view (/entries).
 	for _, r := range all.Tables.Latency.Rows {

@@ -306,7 +306,15 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 	if len(notes) > 0 {
 		in.Requests.Note = strings.TrimLeft(in.Requests.Note+"; "+strings.Join(notes, "; "), "; ")
 	}
-	satJobs, found := saturationJobs(rec, d.names, in.Saturation, hq.Service, w, win, rangeWin, step, &mu)
+	have := d.names
+	if hq.Service != "" {
+		// Only the saturation metrics that carry this service (one call), so a service without them
+		// sends none of their queries.
+		if have, err = saturationNames(ctx, rec, hq.Service, w); err != nil {
+			return in, rec.reqs, err
+		}
+	}
+	satJobs, found := saturationJobs(rec, have, in.Saturation, hq.Service, w, win, rangeWin, step, &mu)
 	jobs = append(jobs, satJobs...)
 	if !found {
 		var looked []string
@@ -330,6 +338,31 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 		})
 	}
 	return in, rec.reqs, err
+}
+
+// saturationNames are the saturation metrics whose series carry service under their grouping label
+// (job or container).
+func saturationNames(ctx context.Context, rec *recorder, service string, w investigate.Window) (map[string]bool, error) {
+	var names, labels []string
+	for _, sc := range saturationChecks {
+		names = append(names, sc.metrics...)
+		labels = append(labels, sc.group[0])
+	}
+	quoted := dedupe(names)
+	for i, n := range quoted {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	nameRE := MatchRegex("__name__", strings.Join(quoted, "|"))
+	var match []string
+	for _, l := range dedupe(labels) {
+		match = append(match, "{"+nameRE+", "+serviceMatcher(l, service)+"}")
+	}
+	vals, err := rec.labelValues(ctx, "__name__", match, w.BaselineStart, w.End)
+	have := map[string]bool{}
+	for _, v := range vals {
+		have[v] = true
+	}
+	return have, err
 }
 
 // Conventions runs discovery alone (for `dbg doctor`): which metric families the server holds for
