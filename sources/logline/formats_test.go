@@ -57,3 +57,10 @@ func TestOtherToolsLineFormats(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseOtherFormats: klog headers, bracketed dates and levels, and the Docker/journald envelopes.
+func FuzzParseOtherFormats(f *testing.F) {
+	fuzzParse(f, FormatAuto, `I0507 12:04:17.597069       1 x.go:169] msg`, `[2024-05-07 10:55:53,434] INFO m (c)`,
+		`x [DEBUG][606918] y`, `{"log":"{\"log\":\"x\",\"stream\":\"a\",\"time\":\"1\"}\n","stream":"stderr","time":"2024-05-07T10:55:53Z"}`,
+		`{"__REALTIME_TIMESTAMP":"99999999999999999999","PRIORITY":"-1","MESSAGE":"[ERROR]"}`)
+}

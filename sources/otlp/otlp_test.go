@@ -196,3 +196,19 @@ func TestTraceIDString(t *testing.T) {
 		t.Errorf("empty ID printed as %q", got)
 	}
 }
+
+// FuzzDecodeJSON: any bytes give traces or an error, never a panic, including the rewritten shapes.
+func FuzzDecodeJSON(f *testing.F) {
+	f.Add([]byte(`{"batches":[{"resource":{},"scopeSpans":[{"spans":[{"traceId":"S/kvNXezTaajzpKdDg5HNg==","spanId":"AAAAAJ43ebE="}]}]}]}`))
+	f.Add([]byte(`{"trace":{"resourceSpans":[{"instrumentationLibrarySpans":[{"instrumentationLibrary":{},"spans":[{"traceId":"AAAAAAAAAAAAAAAAAAAAAA==","parentSpanId":"AAAAAAAAAAE="}]}]}]}}`))
+	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102","spanId":"01"}]}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ts, err := DecodeJSON(b)
+		if err != nil {
+			return
+		}
+		for _, tr := range ts {
+			investigate.AnalyzeTrace(tr, investigate.DefaultTraceOptions())
+		}
+	})
+}
