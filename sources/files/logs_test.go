@@ -50,6 +50,18 @@ func TestLogFileStreams(t *testing.T) {
 	}
 }
 
+// readAllLogs reads in with the automatic parser and returns every record.
+func readAllLogs(t *testing.T, in string) []investigate.LogRecord {
+	t.Helper()
+	var got []investigate.LogRecord
+	err := ReadLogs(context.Background(), strings.NewReader(in), logline.NewParser(logline.FormatAuto, investigate.FieldNames{}, nil),
+		func(r investigate.LogRecord) error { got = append(got, r); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 func TestReadLogs(t *testing.T) {
 	long := strings.Repeat("x", MaxLogLine+5000)
 	in := strings.Join([]string{
@@ -60,12 +72,7 @@ func TestReadLogs(t *testing.T) {
 		`{"msg":"` + long + `"}`,
 		`level=info msg=after`,
 	}, "\n")
-	var got []investigate.LogRecord
-	err := ReadLogs(context.Background(), strings.NewReader(in), logline.NewParser(logline.FormatAuto, investigate.FieldNames{}, nil),
-		func(r investigate.LogRecord) error { got = append(got, r); return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := readAllLogs(t, in)
 	if len(got) != 3 {
 		t.Fatalf("got %d records: %+v", len(got), got)
 	}
@@ -89,12 +96,7 @@ func TestIndentedLogfmtIsARecord(t *testing.T) {
 		"\tat com.example.Db.query(Db.java:42)",
 		"\tkey=value with no level or time",
 	}, "\n")
-	var got []investigate.LogRecord
-	err := ReadLogs(context.Background(), strings.NewReader(in), logline.NewParser(logline.FormatAuto, investigate.FieldNames{}, nil),
-		func(r investigate.LogRecord) error { got = append(got, r); return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := readAllLogs(t, in)
 	if len(got) != 2 {
 		t.Fatalf("got %d records, want 2: %+v", len(got), got)
 	}
