@@ -584,6 +584,10 @@ func PatternFindings(ps []Pattern) []Finding {
 			Recommendation: "Read the sample line and the trace IDs: a template that appeared with the incident usually " +
 				"names the failing dependency or input.",
 		}
+		if p.Status == PatternNoBaseline {
+			f.Recommendation = "Read the sample line and the trace IDs; whether this is new cannot be told without a baseline: " +
+				"compare with an earlier window the log store still holds (--baseline)."
+		}
 		if p.ErrorType != "" {
 			f.Evidence["error_type"] = p.ErrorType
 		}

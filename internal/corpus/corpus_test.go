@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -287,6 +288,7 @@ func readPprofGolden(t *testing.T) map[string]*pprofTop {
 			cur = &pprofTop{rows: map[string][2]int64{}}
 			out[strings.TrimPrefix(line, "== ")] = cur
 		case cur == nil || len(fields) == 0:
+		case strings.HasPrefix(line, "Active filters") || strings.HasPrefix(line, "   focus="):
 		case strings.HasPrefix(line, "Showing nodes accounting for"):
 			i := strings.Index(line, " of ")
 			cur.total = pprofNumber(t, strings.Fields(line[i+4:])[0])
@@ -319,8 +321,9 @@ func TestCorpusPprofTop(t *testing.T) {
 	if len(golden) < 10 {
 		t.Fatalf("%d profiles in pprof-top.golden", len(golden))
 	}
-	for rel, want := range golden {
-		t.Run(rel, func(t *testing.T) {
+	for name, want := range golden {
+		rel, focusArg, _ := strings.Cut(name, " -focus=")
+		t.Run(name, func(t *testing.T) {
 			data, err := pprof.ReadFileBudget(filepath.Join(root, rel), nil)
 			if err != nil {
 				t.Fatal(err)
@@ -337,7 +340,11 @@ func TestCorpusPprofTop(t *testing.T) {
 			if scale == 0 {
 				scale = 1
 			}
-			top, total := investigate.TopFunctions(p, investigate.TopOptions{Sample: idx})
+			var focus *regexp.Regexp
+			if focusArg != "" {
+				focus = regexp.MustCompile(focusArg) // pprof's -focus matches function names by regexp too
+			}
+			top, total := investigate.TopFunctions(p, investigate.TopOptions{Sample: idx, Focus: focus})
 			if total*scale != want.total {
 				t.Errorf("total %d (×%d), pprof %d", total, scale, want.total)
 			}

@@ -11,3 +11,7 @@ for f in pprof/* parca/*.pb.gz go/*; do
 	go tool pprof -top -nodecount=15 -nodefraction=0 -edgefraction=0 -symbolize=none -unit=ns "$f" 2>/dev/null |
 		grep -v '^\(File\|Build ID\|Time\|Duration\|Showing top\|Dropped\):\? ' || true
 done
+# --focus: shares stay of the whole profile, as pprof computes them (the total before focusing).
+echo "== go/compile-default.pgo -focus=ssa"
+go tool pprof -top -nodecount=15 -nodefraction=0 -edgefraction=0 -symbolize=none -unit=ns -focus=ssa go/compile-default.pgo 2>/dev/null |
+	grep -v '^\(File\|Build ID\|Time\|Duration\|Showing top\|Dropped\|Active filters\|   focus\):\? ' || true
