@@ -242,11 +242,11 @@ func profileOnce(ctx context.Context, o *ProfileOptions, rep *investigate.Profil
 	if err := pprof.CheckKind(l.Profile, o.Kind, l.From); err != nil {
 		return err
 	}
-	idx, err := l.Profile.SampleIndex(investigate.SampleFor(l.Profile, o.Kind, o.Sample))
+	idx, err := investigate.SampleIndex(l.Profile, investigate.SampleFor(l.Profile, o.Kind, o.Sample))
 	if err != nil {
 		return usageErrorf("--sample: %s: %v", l.From, err)
 	}
-	st := l.Profile.SampleTypes[idx]
+	st := l.Profile.SampleType[idx]
 	rep.SampleType, rep.Unit = st.Type, st.Unit
 	top, total := investigate.TopFunctions(l.Profile, investigate.TopOptions{Sample: idx, Focus: o.Focus})
 	rep.Total = total
@@ -258,7 +258,7 @@ func profileOnce(ctx context.Context, o *ProfileOptions, rep *investigate.Profil
 		if err := pprof.CheckKind(base.Profile, o.Kind, base.From); err != nil {
 			return err
 		}
-		bidx, err := base.Profile.SampleIndex(st.Type)
+		bidx, err := investigate.SampleIndex(base.Profile, st.Type)
 		if err != nil {
 			return fmt.Errorf("--diff-base %s: %v", base.From, err)
 		}
@@ -348,11 +348,11 @@ func profileLeaks(ctx context.Context, o *ProfileOptions, rep *investigate.Profi
 	if sample == "" && o.Kind == "heap" {
 		sample = "inuse_space"
 	}
-	idx, err := got.Last.Profile.SampleIndex(sample)
+	idx, err := investigate.SampleIndex(got.Last.Profile, sample)
 	if err != nil {
 		return usageErrorf("--sample: %s: %v", got.Last.From, err)
 	}
-	st := got.Last.Profile.SampleTypes[idx]
+	st := got.Last.Profile.SampleType[idx]
 	rep.SampleType, rep.Unit = st.Type, st.Unit
 	top, total := investigate.TopFunctions(got.Last.Profile, investigate.TopOptions{Sample: idx, Focus: o.Focus})
 	rep.Top, rep.Total = capProfileTop(top, o.TopN), total

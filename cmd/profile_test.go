@@ -268,7 +268,7 @@ func TestProfileLeaky(t *testing.T) {
 		t.Errorf("--save kept %d profiles, want 5", len(saved))
 	} else if b, err := os.ReadFile(saved[0]); err != nil {
 		t.Error(err)
-	} else if _, _, err := pprof.Parse(b, saved[0]); err != nil {
+	} else if _, err := pprof.Parse(b, saved[0]); err != nil {
 		t.Errorf("saved profile: %v", err)
 	} else {
 		// The saved profiles, given back as files in any order, tell the same story offline.

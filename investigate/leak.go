@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/pprof/profile"
 )
 
 // LinearFit is a least-squares line y = Intercept + Slope·x and how well it explains the points.
@@ -91,39 +93,41 @@ func isAllocFrame(fn string) bool {
 // AllocationSites reduces a heap profile to the given sample type's value per allocation site: the first
 // frame from the leaf outside the runtime, plus up to callers of its callers. It returns the values by
 // site key, the sites, and the total.
-func AllocationSites(p *Profile, sample, callers int) (map[string]float64, map[string]Site, float64) {
+func AllocationSites(p *profile.Profile, sample, callers int) (map[string]float64, map[string]Site, float64) {
 	values := map[string]float64{}
 	sites := map[string]Site{}
-	nt := len(p.SampleTypes)
+	nt := len(p.SampleType)
 	if sample < 0 || sample >= nt {
 		return values, sites, 0
 	}
+	ix := indexStacks(p)
+	frames := ix.frames
 	var total float64
 	var b strings.Builder
-	for s := 0; s < p.NumSamples(); s++ {
-		v := float64(p.Value(s, sample))
+	for s, smp := range p.Sample {
+		v := float64(sampleValue(smp, sample))
 		if v == 0 {
 			continue
 		}
 		total += v
-		st := p.Stack(s)
+		st := ix.stack(s)
 		if len(st) == 0 {
 			continue
 		}
 		k := 0
-		for k < len(st) && isRuntimeFrame(p.Frames[st[k]].Function) {
+		for k < len(st) && isRuntimeFrame(frames[st[k]].Function) {
 			k++
 		}
 		if k == len(st) { // all runtime (goroutine stacks, timers): skip only the allocator's entry points
 			k = 0
-			for k < len(st)-1 && isAllocFrame(p.Frames[st[k]].Function) {
+			for k < len(st)-1 && isAllocFrame(frames[st[k]].Function) {
 				k++
 			}
 		}
-		leaf := p.Frames[st[k]]
+		leaf := frames[st[k]]
 		var cs []string
 		for j := k + 1; j < len(st) && len(cs) < callers; j++ {
-			fn := p.Frames[st[j]].Function
+			fn := frames[st[j]].Function
 			if len(cs) > 0 && cs[len(cs)-1] == fn {
 				continue
 			}

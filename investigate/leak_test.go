@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/google/pprof/profile"
 )
 
 func TestFitLine(t *testing.T) {
@@ -125,25 +127,28 @@ func TestGoroutineLeaks(t *testing.T) {
 	}
 }
 
-// testProfile builds a small profile: stacks are leaf first, by function name.
+// testProfile builds a small CPU profile: stacks are leaf first, by function name, one location per
+// function (at line len(name) of /src/name.go).
 func testProfile(samples []struct {
 	stack []string
 	v     int64
-}) *Profile {
-	p := &Profile{SampleTypes: []ValueType{{"cpu", "nanoseconds"}}, StackStart: []int32{0}}
-	idx := map[string]int32{}
+}) *profile.Profile {
+	p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "cpu", Unit: "nanoseconds"}}}
+	locs := map[string]*profile.Location{}
 	for _, s := range samples {
+		smp := &profile.Sample{Value: []int64{s.v}}
 		for _, fn := range s.stack {
-			id, ok := idx[fn]
-			if !ok {
-				id = int32(len(p.Frames))
-				idx[fn] = id
-				p.Frames = append(p.Frames, ProfileFrame{Function: fn, File: "/src/" + fn + ".go", Line: int64(len(fn))})
+			loc := locs[fn]
+			if loc == nil {
+				f := &profile.Function{ID: uint64(len(p.Function) + 1), Name: fn, Filename: "/src/" + fn + ".go"}
+				p.Function = append(p.Function, f)
+				loc = &profile.Location{ID: uint64(len(p.Location) + 1), Line: []profile.Line{{Function: f, Line: int64(len(fn))}}}
+				locs[fn] = loc
+				p.Location = append(p.Location, loc)
 			}
-			p.StackData = append(p.StackData, id)
+			smp.Location = append(smp.Location, loc)
 		}
-		p.StackStart = append(p.StackStart, int32(len(p.StackData)))
-		p.Values = append(p.Values, s.v)
+		p.Sample = append(p.Sample, smp)
 	}
 	return p
 }

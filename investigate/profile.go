@@ -6,7 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
+
+	"github.com/google/pprof/profile"
 )
 
 // ProfileFrame is one function at one source line of a profile's stacks.
@@ -16,68 +17,143 @@ type ProfileFrame struct {
 	Line     int64
 }
 
-// ValueType names one of a profile's sample values ("inuse_space", "bytes").
-type ValueType struct {
-	Type string `json:"type"`
-	Unit string `json:"unit"`
+// A profile is google/pprof's *profile.Profile, used as it is. stacks is the index the analyses walk:
+// frames interned by function and line, inlined calls as their own frames (leaf first), so a profile of
+// a million samples is walked through three flat slices. It is built for one call and never kept.
+type stacks struct {
+	frames []ProfileFrame
+	start  []int32 // sample i's frames are data[start[i]:start[i+1]]
+	data   []int32
 }
 
-// Profile is a pprof profile in the evidence model. Frames are interned, and the samples are stored flat
-// so a profile of a million stacks costs three slices rather than a million small objects: sample i's
-// stack is StackData[StackStart[i]:StackStart[i+1]], leaf first, as frame indexes, and its values are
-// Values[i*len(SampleTypes):(i+1)*len(SampleTypes)].
-type Profile struct {
-	SampleTypes []ValueType
-	// DefaultSampleType is the type the profile asks to be shown by default, empty for the last one.
-	DefaultSampleType string
-	PeriodType        ValueType
-	Period            int64
-	Time              time.Time
-	Duration          time.Duration
-	Frames            []ProfileFrame
-	StackStart        []int32
-	StackData         []int32
-	Values            []int64
-}
-
-// NumSamples is the number of samples.
-func (p *Profile) NumSamples() int {
-	if len(p.StackStart) == 0 {
-		return 0
+// LocationFrames are the frames of one location, leaf first: its lines are listed callee first, the last
+// one being the caller the others were inlined into; an unsymbolized location's address stands in for
+// the function.
+func LocationFrames(loc *profile.Location) []ProfileFrame {
+	if len(loc.Line) == 0 {
+		return []ProfileFrame{{Function: fmt.Sprintf("0x%x", loc.Address)}}
 	}
-	return len(p.StackStart) - 1
+	out := make([]ProfileFrame, len(loc.Line))
+	for i, ln := range loc.Line {
+		out[i].Line = ln.Line
+		if ln.Function != nil {
+			out[i].Function, out[i].File = ln.Function.Name, ln.Function.Filename
+		}
+	}
+	return out
 }
 
-// Stack is sample i's frame indexes, leaf first.
-func (p *Profile) Stack(i int) []int32 { return p.StackData[p.StackStart[i]:p.StackStart[i+1]] }
+func indexStacks(p *profile.Profile) *stacks {
+	st := &stacks{}
+	type fkey struct {
+		fn   *profile.Function
+		line int64
+	}
+	frameIdx := map[fkey]int32{}
+	// Frames of each location, flat: location k's are locData[locStart[k]:locStart[k+1]]. Locations are
+	// found by ID through a dense table when IDs are dense (they are, in Go's profiles), else a map.
+	locStart := make([]int32, 1, len(p.Location)+1)
+	locData := make([]int32, 0, len(p.Location)*2)
+	var maxID uint64
+	for _, loc := range p.Location {
+		maxID = max(maxID, loc.ID)
+	}
+	var dense []int32
+	var sparse map[*profile.Location]int32
+	if maxID <= uint64(4*len(p.Location)+16) {
+		dense = make([]int32, maxID+1)
+		for i := range dense {
+			dense[i] = -1
+		}
+	} else {
+		sparse = make(map[*profile.Location]int32, len(p.Location))
+	}
+	for k, loc := range p.Location {
+		for _, ln := range loc.Line {
+			key := fkey{ln.Function, ln.Line}
+			id, ok := frameIdx[key]
+			if !ok {
+				id = int32(len(st.frames))
+				frameIdx[key] = id
+				f := ProfileFrame{Line: ln.Line}
+				if ln.Function != nil {
+					f.Function, f.File = ln.Function.Name, ln.Function.Filename
+				}
+				st.frames = append(st.frames, f)
+			}
+			locData = append(locData, id)
+		}
+		if len(loc.Line) == 0 { // unsymbolized: the address stands in for the function
+			locData = append(locData, int32(len(st.frames)))
+			st.frames = append(st.frames, LocationFrames(loc)[0])
+		}
+		locStart = append(locStart, int32(len(locData)))
+		if dense != nil {
+			dense[loc.ID] = int32(k)
+		} else {
+			sparse[loc] = int32(k)
+		}
+	}
+	// A parsed profile's samples point at its locations, whose IDs CheckValid made unique.
+	index := func(loc *profile.Location) int32 {
+		if dense != nil {
+			if loc.ID < uint64(len(dense)) {
+				return dense[loc.ID]
+			}
+			return -1
+		}
+		if k, ok := sparse[loc]; ok {
+			return k
+		}
+		return -1
+	}
+	st.start = make([]int32, 1, len(p.Sample)+1)
+	st.data = make([]int32, 0, len(p.Sample)*16)
+	for _, s := range p.Sample {
+		for _, loc := range s.Location {
+			if k := index(loc); k >= 0 {
+				st.data = append(st.data, locData[locStart[k]:locStart[k+1]]...)
+			}
+		}
+		st.start = append(st.start, int32(len(st.data)))
+	}
+	return st
+}
 
-// Value is sample i's value of sample type t.
-func (p *Profile) Value(i, t int) int64 { return p.Values[i*len(p.SampleTypes)+t] }
+func (st *stacks) stack(i int) []int32 { return st.data[st.start[i]:st.start[i+1]] }
+
+// sampleValue is sample s's value of sample type t, 0 when the sample has fewer values.
+func sampleValue(s *profile.Sample, t int) int64 {
+	if t < len(s.Value) {
+		return s.Value[t]
+	}
+	return 0
+}
 
 // SampleIndex finds a sample type by name; empty name means the profile's default (or its last type, as
 // pprof does).
-func (p *Profile) SampleIndex(name string) (int, error) {
-	if len(p.SampleTypes) == 0 {
+func SampleIndex(p *profile.Profile, name string) (int, error) {
+	if len(p.SampleType) == 0 {
 		return 0, fmt.Errorf("the profile has no sample types")
 	}
 	if name == "" {
 		name = p.DefaultSampleType
 		if name == "" {
-			return len(p.SampleTypes) - 1, nil
+			return len(p.SampleType) - 1, nil
 		}
 	}
-	for i, st := range p.SampleTypes {
+	for i, st := range p.SampleType {
 		if st.Type == name {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("sample type %q is not in the profile (it has %s)", name, strings.Join(p.SampleTypeNames(), ", "))
+	return 0, fmt.Errorf("sample type %q is not in the profile (it has %s)", name, strings.Join(SampleTypeNames(p), ", "))
 }
 
 // SampleTypeNames lists the sample types.
-func (p *Profile) SampleTypeNames() []string {
-	out := make([]string, len(p.SampleTypes))
-	for i, st := range p.SampleTypes {
+func SampleTypeNames(p *profile.Profile) []string {
+	out := make([]string, len(p.SampleType))
+	for i, st := range p.SampleType {
 		out[i] = st.Type
 	}
 	return out
@@ -86,13 +162,13 @@ func (p *Profile) SampleTypeNames() []string {
 // ProfileKindOf guesses which runtime profile a profile is from its sample types: cpu, heap (also allocs:
 // the two have the same types), goroutine, contention (mutex and block), threadcreate, or "" when it is
 // none of Go's.
-func ProfileKindOf(p *Profile) string {
+func ProfileKindOf(p *profile.Profile) string {
 	has := map[string]bool{}
-	for _, st := range p.SampleTypes {
+	for _, st := range p.SampleType {
 		has[st.Type] = true
 	}
 	switch {
-	case has["cpu"] || (p.PeriodType.Type == "cpu"):
+	case has["cpu"] || (p.PeriodType != nil && p.PeriodType.Type == "cpu"):
 		return "cpu"
 	case has["inuse_space"] || has["alloc_space"]:
 		return "heap"
@@ -131,16 +207,18 @@ type TopOptions struct {
 // negative samples count by their size, not against the positive ones) over every sample, --focus or not,
 // so shares of a focused table are shares of the whole profile (pprof's default; its
 // -relative_percentages is the other choice). Recursion counts a function's cum once per sample.
-func TopFunctions(p *Profile, o TopOptions) ([]TopEntry, int64) {
-	nt := len(p.SampleTypes)
+func TopFunctions(p *profile.Profile, o TopOptions) ([]TopEntry, int64) {
+	nt := len(p.SampleType)
 	if nt == 0 || o.Sample < 0 || o.Sample >= nt {
 		return []TopEntry{}, 0
 	}
+	ix := indexStacks(p)
+	frames := ix.frames
 	// Intern functions; per frame, its function's index.
-	funcIdx := make(map[string]int32, len(p.Frames)/2)
-	frameFunc := make([]int32, len(p.Frames))
+	funcIdx := make(map[string]int32, len(frames)/2)
+	frameFunc := make([]int32, len(frames))
 	var names []string
-	for i, f := range p.Frames {
+	for i, f := range frames {
 		id, ok := funcIdx[f.Function]
 		if !ok {
 			id = int32(len(names))
@@ -151,16 +229,16 @@ func TopFunctions(p *Profile, o TopOptions) ([]TopEntry, int64) {
 	}
 	var focus []bool
 	if o.Focus != nil {
-		focus = make([]bool, len(p.Frames))
-		for i, f := range p.Frames {
+		focus = make([]bool, len(frames))
+		for i, f := range frames {
 			focus[i] = o.Focus.MatchString(f.Function)
 		}
 	}
-	frameFlat := make([]int64, len(p.Frames))
-	frameCum := make([]int64, len(p.Frames))
+	frameFlat := make([]int64, len(frames))
+	frameCum := make([]int64, len(frames))
 	funcFlat := make([]int64, len(names))
 	funcCum := make([]int64, len(names))
-	seenFrame := make([]int32, len(p.Frames))
+	seenFrame := make([]int32, len(frames))
 	seenFunc := make([]int32, len(names))
 	for i := range seenFrame {
 		seenFrame[i] = -1
@@ -169,14 +247,13 @@ func TopFunctions(p *Profile, o TopOptions) ([]TopEntry, int64) {
 		seenFunc[i] = -1
 	}
 	var total int64
-	n := p.NumSamples()
-	for s := 0; s < n; s++ {
-		v := p.Values[s*nt+o.Sample]
+	for s, smp := range p.Sample {
+		v := sampleValue(smp, o.Sample)
 		if v == 0 {
 			continue
 		}
 		total += abs64(v)
-		st := p.StackData[p.StackStart[s]:p.StackStart[s+1]]
+		st := ix.stack(s)
 		if focus != nil && !anyFocus(st, focus) {
 			continue
 		}
@@ -203,7 +280,7 @@ func TopFunctions(p *Profile, o TopOptions) ([]TopEntry, int64) {
 	for i := range best {
 		best[i] = -1
 	}
-	for fr := range p.Frames {
+	for fr := range frames {
 		fn := frameFunc[fr]
 		b := best[fn]
 		if b < 0 || frameFlat[fr] > frameFlat[b] || (frameFlat[fr] == frameFlat[b] && frameCum[fr] > frameCum[b]) {
@@ -215,7 +292,7 @@ func TopFunctions(p *Profile, o TopOptions) ([]TopEntry, int64) {
 		if funcFlat[fn] == 0 && funcCum[fn] == 0 {
 			continue
 		}
-		f := p.Frames[best[fn]]
+		f := frames[best[fn]]
 		out = append(out, TopEntry{Function: name, File: f.File, Line: f.Line, Flat: funcFlat[fn], Cum: funcCum[fn]})
 	}
 	SortTop(out, o.ByCum)
@@ -240,12 +317,12 @@ var DefaultSampleTypes = map[string]string{
 
 // SampleFor is the sample type to rank a kind's profile by: the one asked for, else the kind's default
 // when the profile has it, else the profile's own default (empty).
-func SampleFor(p *Profile, kind, asked string) string {
+func SampleFor(p *profile.Profile, kind, asked string) string {
 	if asked != "" {
 		return asked
 	}
 	if d := DefaultSampleTypes[kind]; d != "" {
-		for _, st := range p.SampleTypes {
+		for _, st := range p.SampleType {
 			if st.Type == d {
 				return d
 			}

@@ -4,17 +4,16 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/google/pprof/profile"
 )
 
 // twoStackProfile: 30 in "parse" under "main", 70 in "hash" under "main"; values per sample as given.
-func twoStackProfile(parse, hash int64) *Profile {
-	return &Profile{
-		SampleTypes: []ValueType{{Type: "cpu", Unit: "nanoseconds"}},
-		Frames:      []ProfileFrame{{Function: "parse"}, {Function: "hash"}, {Function: "main"}},
-		StackStart:  []int32{0, 2, 4},
-		StackData:   []int32{0, 2, 1, 2},
-		Values:      []int64{parse, hash},
-	}
+func twoStackProfile(parse, hash int64) *profile.Profile {
+	return testProfile([]struct {
+		stack []string
+		v     int64
+	}{{[]string{"parse", "main"}, parse}, {[]string{"hash", "main"}, hash}})
 }
 
 // TestFocusSharesAreOfTheWholeProfile: go tool pprof -focus=parse shows parse at 30%, not 100%.
@@ -40,7 +39,7 @@ func TestDeltaProfileTotalIsAbsolute(t *testing.T) {
 }
 
 func TestSampleForFollowsTheKind(t *testing.T) {
-	p := &Profile{SampleTypes: []ValueType{{Type: "alloc_objects"}, {Type: "alloc_space"}, {Type: "inuse_objects"}, {Type: "inuse_space"}}, DefaultSampleType: "alloc_space"}
+	p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "alloc_objects"}, {Type: "alloc_space"}, {Type: "inuse_objects"}, {Type: "inuse_space"}}, DefaultSampleType: "alloc_space"}
 	for kind, want := range map[string]string{"heap": "inuse_space", "allocs": "alloc_space", "": ""} {
 		if got := SampleFor(p, kind, ""); got != want {
 			t.Errorf("SampleFor(%q) = %q, want %q", kind, got, want)
@@ -49,7 +48,7 @@ func TestSampleForFollowsTheKind(t *testing.T) {
 	if SampleFor(p, "heap", "alloc_objects") != "alloc_objects" {
 		t.Error("--sample was not kept")
 	}
-	if SampleFor(&Profile{SampleTypes: []ValueType{{Type: "samples"}}}, "cpu", "") != "" {
+	if SampleFor(&profile.Profile{SampleType: []*profile.ValueType{{Type: "samples"}}}, "cpu", "") != "" {
 		t.Error("a kind's default the profile lacks was chosen")
 	}
 }

@@ -94,7 +94,7 @@ func readProfile(path string) error {
 		_, err = pprof.ParseGoroutineDump(data, path)
 		return err
 	}
-	p, _, err := pprof.Parse(data, "profile file "+path)
+	p, err := pprof.Parse(data, "profile file "+path)
 	if err != nil {
 		return err
 	}
@@ -328,15 +328,15 @@ func TestCorpusPprofTop(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, _, err := pprof.Parse(data, rel)
+			p, err := pprof.Parse(data, rel)
 			if err != nil {
 				t.Fatal(err)
 			}
-			idx, err := p.SampleIndex("") // pprof's default sample, as the golden was recorded
+			idx, err := investigate.SampleIndex(p, "") // pprof's default sample, as the golden was recorded
 			if err != nil {
 				t.Fatal(err)
 			}
-			scale := map[string]int64{"nanoseconds": 1, "microseconds": 1e3, "milliseconds": 1e6, "seconds": 1e9}[p.SampleTypes[idx].Unit]
+			scale := map[string]int64{"nanoseconds": 1, "microseconds": 1e3, "milliseconds": 1e6, "seconds": 1e9}[p.SampleType[idx].Unit]
 			if scale == 0 {
 				scale = 1
 			}

@@ -8,7 +8,7 @@ import (
 	"github.com/dbgtool/dbg/investigate"
 )
 
-// BenchmarkTopLargeProfile is what `dbg profile cpu --file F` does with a large profile: decode, convert,
+// BenchmarkTopLargeProfile is what `dbg profile cpu --file F` does with a large profile: decode and
 // aggregate the top table. scripts/bench-profile.sh compares the whole command with go tool pprof -top.
 func BenchmarkTopLargeProfile(b *testing.B) {
 	var buf bytes.Buffer
@@ -19,11 +19,11 @@ func BenchmarkTopLargeProfile(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for b.Loop() {
-		p, _, err := Parse(data, "bench")
+		p, err := Parse(data, "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
-		idx, _ := p.SampleIndex("")
+		idx, _ := investigate.SampleIndex(p, "")
 		top, _ := investigate.TopFunctions(p, investigate.TopOptions{Sample: idx})
 		if len(top) == 0 {
 			b.Fatal("empty top")
@@ -33,11 +33,11 @@ func BenchmarkTopLargeProfile(b *testing.B) {
 
 // BenchmarkAllocationSites is the per-sample analysis of leak detection on a real heap profile.
 func BenchmarkAllocationSites(b *testing.B) {
-	p, _, err := Parse(fixture(b, "heap-later.pb.gz"), "heap")
+	p, err := Parse(fixture(b, "heap-later.pb.gz"), "heap")
 	if err != nil {
 		b.Fatal(err)
 	}
-	idx, _ := p.SampleIndex("inuse_space")
+	idx, _ := investigate.SampleIndex(p, "inuse_space")
 	for b.Loop() {
 		investigate.AllocationSites(p, idx, 3)
 	}

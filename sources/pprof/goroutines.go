@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/pprof/profile"
+
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/sources/safeio"
 )
@@ -166,41 +168,51 @@ func trim(s string) string {
 
 // GoroutinesFromProfile reads a binary goroutine profile (debug=0) as groups of identical stacks: no wait
 // states or creators, which only the text dump has.
-func GoroutinesFromProfile(p *investigate.Profile) []investigate.GoroutineStack {
-	out := make([]investigate.GoroutineStack, 0, p.NumSamples())
-	for i := 0; i < p.NumSamples(); i++ {
-		st := p.Stack(i)
-		frames := make([]investigate.ProfileFrame, 0, len(st))
-		for _, f := range st {
-			frames = append(frames, p.Frames[f])
+func GoroutinesFromProfile(p *profile.Profile) []investigate.GoroutineStack {
+	out := make([]investigate.GoroutineStack, 0, len(p.Sample))
+	for _, s := range p.Sample {
+		var frames []investigate.ProfileFrame
+		for _, loc := range s.Location {
+			frames = append(frames, investigate.LocationFrames(loc)...)
 		}
-		out = append(out, investigate.GoroutineStack{Frames: frames, Count: int(p.Value(i, 0))})
+		var n int64
+		if len(s.Value) > 0 {
+			n = s.Value[0]
+		}
+		out = append(out, investigate.GoroutineStack{Frames: frames, Count: int(n)})
 	}
 	return out
 }
 
 // ProfileFromGoroutines builds a goroutine profile (sample type goroutine/count) from a dump, so the
-// top table works the same for a dump as for a binary goroutine profile.
-func ProfileFromGoroutines(gs []investigate.GoroutineStack) *investigate.Profile {
-	p := &investigate.Profile{
-		SampleTypes: []investigate.ValueType{{Type: "goroutine", Unit: "count"}},
-		PeriodType:  investigate.ValueType{Type: "goroutine", Unit: "count"},
-		Period:      1,
-		StackStart:  []int32{0},
+// top table works the same for a dump as for a binary goroutine profile: one location per frame.
+func ProfileFromGoroutines(gs []investigate.GoroutineStack) *profile.Profile {
+	p := &profile.Profile{
+		SampleType: []*profile.ValueType{{Type: "goroutine", Unit: "count"}},
+		PeriodType: &profile.ValueType{Type: "goroutine", Unit: "count"},
+		Period:     1,
 	}
-	idx := map[investigate.ProfileFrame]int32{}
+	type fnKey struct{ name, file string }
+	fns := map[fnKey]*profile.Function{}
+	locs := map[investigate.ProfileFrame]*profile.Location{}
 	for _, g := range gs {
+		s := &profile.Sample{Value: []int64{int64(max(g.Count, 1))}}
 		for _, f := range g.Frames {
-			id, ok := idx[f]
-			if !ok {
-				id = int32(len(p.Frames))
-				idx[f] = id
-				p.Frames = append(p.Frames, f)
+			loc := locs[f]
+			if loc == nil {
+				fn := fns[fnKey{f.Function, f.File}]
+				if fn == nil {
+					fn = &profile.Function{ID: uint64(len(p.Function) + 1), Name: f.Function, SystemName: f.Function, Filename: f.File}
+					fns[fnKey{f.Function, f.File}] = fn
+					p.Function = append(p.Function, fn)
+				}
+				loc = &profile.Location{ID: uint64(len(p.Location) + 1), Line: []profile.Line{{Function: fn, Line: f.Line}}}
+				locs[f] = loc
+				p.Location = append(p.Location, loc)
 			}
-			p.StackData = append(p.StackData, id)
+			s.Location = append(s.Location, loc)
 		}
-		p.StackStart = append(p.StackStart, int32(len(p.StackData)))
-		p.Values = append(p.Values, int64(max(g.Count, 1)))
+		p.Sample = append(p.Sample, s)
 	}
 	return p
 }

@@ -4,13 +4,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dbgtool/dbg/investigate"
+	"github.com/google/pprof/profile"
 )
 
 // TestThreadcreateSuggestsACommandThatExists: dbg has no threadcreate command, so the message must not
 // send the user to one.
 func TestThreadcreateSuggestsACommandThatExists(t *testing.T) {
-	p := &investigate.Profile{SampleTypes: []investigate.ValueType{{Type: "threadcreate", Unit: "count"}}}
+	p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "threadcreate", Unit: "count"}}}
 	err := CheckKind(p, "goroutine", "profile file /tmp/threadcreate.pb.gz")
 	if err == nil {
 		t.Fatal("a threadcreate profile passed as goroutine")

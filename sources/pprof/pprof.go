@@ -205,18 +205,19 @@ func ReadFileBudget(path string, b *safeio.Budget) ([]byte, error) {
 	return data, nil
 }
 
-// Parse decodes a profile (gzipped or not) and converts it. from names where the bytes came from, for
-// errors: one line that says what is wrong with them. Decompression is bounded by the default budget.
-func Parse(data []byte, from string) (*investigate.Profile, *profile.Profile, error) {
+// Parse decodes a profile (gzipped or not) into google/pprof's model, which the analyses read as it is.
+// from names where the bytes came from, for errors: one line that says what is wrong with them.
+// Decompression is bounded by the default budget.
+func Parse(data []byte, from string) (*profile.Profile, error) {
 	return ParseBudget(data, from, nil)
 }
 
 // ParseBudget is Parse with the run's memory budget: a gzipped profile is decompressed here, at most the
 // budget's size (safeio.DefaultMaxReadBytes for nil) and drawing from it, before google/pprof sees it
 // (its own decompression has no limit: a 47 MB gzip of zeros took 23 GB).
-func ParseBudget(data []byte, from string, b *safeio.Budget) (*investigate.Profile, *profile.Profile, error) {
+func ParseBudget(data []byte, from string, b *safeio.Budget) (*profile.Profile, error) {
 	if len(data) == 0 {
-		return nil, nil, fmt.Errorf("%s: empty response, not a profile", from)
+		return nil, fmt.Errorf("%s: empty response, not a profile", from)
 	}
 	if safeio.IsGzip(data) {
 		limit := b.Limit()
@@ -225,15 +226,15 @@ func ParseBudget(data []byte, from string, b *safeio.Budget) (*investigate.Profi
 		}
 		raw, err := safeio.GunzipBytes(data, limit, from, safeio.RaiseBudget)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if err := b.Take(int64(len(raw))); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", from, err)
+			return nil, fmt.Errorf("%s: %w", from, err)
 		}
 		data = raw
 	}
 	if looksLikeText(data) {
-		return nil, nil, fmt.Errorf("%s is not a pprof profile (it starts with %q); is it a Go service's net/http/pprof base URL or a profile file?", from, start(data))
+		return nil, fmt.Errorf("%s is not a pprof profile (it starts with %q); is it a Go service's net/http/pprof base URL or a profile file?", from, start(data))
 	}
 	p, err := profile.ParseData(data)
 	if err != nil {
@@ -241,12 +242,12 @@ func ParseBudget(data []byte, from string, b *safeio.Budget) (*investigate.Profi
 		if isTruncated(data, err) {
 			what = "truncated"
 		}
-		return nil, nil, fmt.Errorf("%s: %s profile (%v); fetch or copy it again", from, what, err)
+		return nil, fmt.Errorf("%s: %s profile (%v); fetch or copy it again", from, what, err)
 	}
 	if err := p.CheckValid(); err != nil {
-		return nil, nil, fmt.Errorf("%s: invalid profile (%v)", from, err)
+		return nil, fmt.Errorf("%s: invalid profile (%v)", from, err)
 	}
-	return Convert(p), p, nil
+	return p, nil
 }
 
 // isTruncated tells a short read from other damage.
@@ -291,110 +292,6 @@ func start(b []byte) string {
 	return s
 }
 
-// Convert turns a parsed profile into the evidence model: frames interned by function, file and line,
-// inlined calls as their own frames (leaf first), samples stored flat.
-func Convert(p *profile.Profile) *investigate.Profile {
-	out := &investigate.Profile{
-		DefaultSampleType: p.DefaultSampleType,
-		Period:            p.Period,
-		Duration:          time.Duration(p.DurationNanos),
-	}
-	if p.TimeNanos != 0 {
-		out.Time = time.Unix(0, p.TimeNanos).UTC()
-	}
-	for _, st := range p.SampleType {
-		out.SampleTypes = append(out.SampleTypes, investigate.ValueType{Type: st.Type, Unit: st.Unit})
-	}
-	if p.PeriodType != nil {
-		out.PeriodType = investigate.ValueType{Type: p.PeriodType.Type, Unit: p.PeriodType.Unit}
-	}
-	type fkey struct {
-		fn   *profile.Function
-		line int64
-	}
-	frameIdx := map[fkey]int32{}
-	// Frames of each location, flat: location k's are locData[locStart[k]:locStart[k+1]]. Locations are
-	// found by ID through a dense table when IDs are dense (they are, in Go's profiles), else a map.
-	locStart := make([]int32, 0, len(p.Location)+1)
-	locData := make([]int32, 0, len(p.Location)*2)
-	var maxID uint64
-	for _, loc := range p.Location {
-		maxID = max(maxID, loc.ID)
-	}
-	var dense []int32
-	var sparse map[*profile.Location]int32
-	if maxID <= uint64(4*len(p.Location)+16) {
-		dense = make([]int32, maxID+1)
-		for i := range dense {
-			dense[i] = -1
-		}
-	} else {
-		sparse = make(map[*profile.Location]int32, len(p.Location))
-	}
-	locStart = append(locStart, 0)
-	for k, loc := range p.Location {
-		// Lines are listed callee first: the last one is the caller the others were inlined into.
-		for _, ln := range loc.Line {
-			key := fkey{ln.Function, ln.Line}
-			id, ok := frameIdx[key]
-			if !ok {
-				id = int32(len(out.Frames))
-				frameIdx[key] = id
-				f := investigate.ProfileFrame{Line: ln.Line}
-				if ln.Function != nil {
-					f.Function, f.File = ln.Function.Name, ln.Function.Filename
-				}
-				out.Frames = append(out.Frames, f)
-			}
-			locData = append(locData, id)
-		}
-		if len(loc.Line) == 0 { // unsymbolized: the address stands in for the function
-			locData = append(locData, int32(len(out.Frames)))
-			out.Frames = append(out.Frames, investigate.ProfileFrame{Function: fmt.Sprintf("0x%x", loc.Address)})
-		}
-		locStart = append(locStart, int32(len(locData)))
-		if dense != nil {
-			dense[loc.ID] = int32(k)
-		} else {
-			sparse[loc] = int32(k)
-		}
-	}
-	// Parsed profiles resolve sample locations by ID, and CheckValid makes IDs unique: the ID finds it.
-	index := func(loc *profile.Location) int32 {
-		if dense != nil {
-			if loc.ID < uint64(len(dense)) {
-				return dense[loc.ID]
-			}
-			return -1
-		}
-		if k, ok := sparse[loc]; ok {
-			return k
-		}
-		return -1
-	}
-	nt := len(p.SampleType)
-	n := len(p.Sample)
-	out.StackStart = make([]int32, 1, n+1)
-	out.Values = make([]int64, 0, n*nt)
-	out.StackData = make([]int32, 0, n*16)
-	for _, s := range p.Sample {
-		for _, loc := range s.Location {
-			if k := index(loc); k >= 0 {
-				out.StackData = append(out.StackData, locData[locStart[k]:locStart[k+1]]...)
-			}
-		}
-		out.StackStart = append(out.StackStart, int32(len(out.StackData)))
-		if len(s.Value) == nt {
-			out.Values = append(out.Values, s.Value...)
-		} else {
-			vs := make([]int64, nt)
-			copy(vs, s.Value)
-			out.Values = append(out.Values, vs...)
-		}
-	}
-	return out
-}
-
 // Family is the profile family a kind's profile belongs to, as investigate.ProfileKindOf names it.
 func Family(kind string) string {
 	switch kind {
@@ -409,7 +306,7 @@ func Family(kind string) string {
 }
 
 // CheckKind fails when a profile is not of the asked-for kind: a heap file given to `dbg profile cpu`.
-func CheckKind(p *investigate.Profile, kind, from string) error {
+func CheckKind(p *profile.Profile, kind, from string) error {
 	got := investigate.ProfileKindOf(p)
 	if got == "" || got == Family(kind) {
 		return nil
@@ -421,9 +318,9 @@ func CheckKind(p *investigate.Profile, kind, from string) error {
 	case "threadcreate":
 		// dbg has no threadcreate command: its stacks are what the top table of go tool pprof shows.
 		return fmt.Errorf("%s is a threadcreate profile (sample types %s), not %s; dbg does not analyse thread creation: read it with `go tool pprof -top %s`",
-			from, strings.Join(p.SampleTypeNames(), ", "), kind, pprofArg(from))
+			from, strings.Join(investigate.SampleTypeNames(p), ", "), kind, pprofArg(from))
 	}
-	return fmt.Errorf("%s is a %s profile (sample types %s), not %s; run `dbg profile %s` for it", from, got, strings.Join(p.SampleTypeNames(), ", "), kind, suggest)
+	return fmt.Errorf("%s is a %s profile (sample types %s), not %s; run `dbg profile %s` for it", from, got, strings.Join(investigate.SampleTypeNames(p), ", "), kind, suggest)
 }
 
 // pprofArg is what to give go tool pprof for a profile dbg names as from.

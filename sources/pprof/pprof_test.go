@@ -35,7 +35,7 @@ func TestParseFixtures(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
-			p, raw, err := Parse(fixture(t, c.file), c.file)
+			p, err := Parse(fixture(t, c.file), c.file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,23 +45,18 @@ func TestParseFixtures(t *testing.T) {
 			if err := CheckKind(p, c.kind, c.file); err != nil {
 				t.Error(err)
 			}
-			idx, err := p.SampleIndex("")
-			if err != nil || p.SampleTypes[idx].Type != c.sample {
+			idx, err := investigate.SampleIndex(p, "")
+			if err != nil || p.SampleType[idx].Type != c.sample {
 				t.Errorf("default sample %d %v, want %s", idx, err, c.sample)
 			}
-			if p.NumSamples() != len(raw.Sample) {
-				t.Errorf("%d samples, want %d", p.NumSamples(), len(raw.Sample))
-			}
-			// Every value of the source survives the conversion.
-			var want, got int64
-			for _, s := range raw.Sample {
+			// The top table's total is every sample's value (none is negative in these).
+			_, total := investigate.TopFunctions(p, investigate.TopOptions{Sample: idx})
+			var want int64
+			for _, s := range p.Sample {
 				want += s.Value[idx]
 			}
-			for i := 0; i < p.NumSamples(); i++ {
-				got += p.Value(i, idx)
-			}
-			if got != want {
-				t.Errorf("sum %d, want %d", got, want)
+			if total != want {
+				t.Errorf("total %d, want %d", total, want)
 			}
 		})
 	}
@@ -69,7 +64,7 @@ func TestParseFixtures(t *testing.T) {
 
 func TestParseBadInput(t *testing.T) {
 	heap := fixture(t, "heap.pb.gz")
-	cpu, _, err := Parse(fixture(t, "cpu.pb.gz"), "cpu.pb.gz")
+	cpu, err := Parse(fixture(t, "cpu.pb.gz"), "cpu.pb.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +81,7 @@ func TestParseBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := Parse(c.data, "testsrc")
+			_, err := Parse(c.data, "testsrc")
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "testsrc") {
 				t.Fatalf("error %v, want one naming testsrc with %q", err, c.want)
 			}
@@ -200,7 +195,7 @@ func TestFetch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := Parse(raw.Data, raw.URL); err != nil {
+	if _, err := Parse(raw.Data, raw.URL); err != nil {
 		t.Error(err)
 	}
 	if _, err := src.Fetch(ctx, Request{Kind: "heap", GC: true}); err != nil {
@@ -249,14 +244,14 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("<html>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, _, err := Parse(data, "fuzz")
+		p, err := Parse(data, "fuzz")
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("multi-line error %q", err)
 			}
 			return
 		}
-		for i := range p.SampleTypes {
+		for i := range p.SampleType {
 			investigate.TopFunctions(p, investigate.TopOptions{Sample: i})
 			investigate.AllocationSites(p, i, 3)
 		}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/pprof/profile"
+
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/sources/safeio"
 )
@@ -22,7 +24,7 @@ type Fetcher interface {
 
 // Loaded is one parsed profile, from wherever it came.
 type Loaded struct {
-	Profile *investigate.Profile
+	Profile *profile.Profile
 	Dump    []investigate.GoroutineStack // set for a debug=2 goroutine dump
 	From    string                       // for error messages: "the heap profile at URL", "profile file F"
 	Taken   time.Time
@@ -38,12 +40,12 @@ func ParseLoaded(data []byte, from string, at time.Time, b *safeio.Budget) (*Loa
 		}
 		return &Loaded{Profile: ProfileFromGoroutines(gs), Dump: gs, From: from, Taken: at}, nil
 	}
-	p, _, err := ParseBudget(data, from, b)
+	p, err := ParseBudget(data, from, b)
 	if err != nil {
 		return nil, err
 	}
-	if !p.Time.IsZero() {
-		at = p.Time
+	if p.TimeNanos != 0 {
+		at = time.Unix(0, p.TimeNanos).UTC()
 	}
 	return &Loaded{Profile: p, From: from, Taken: at}, nil
 }
@@ -248,7 +250,7 @@ func (sm *Sampler) fetch(ctx context.Context, i int, useDump *bool, out *Samples
 // goroutine groups.
 func (s *Samples) add(l *Loaded) error {
 	if s.Kind == "heap" {
-		idx, err := l.Profile.SampleIndex("inuse_space")
+		idx, err := investigate.SampleIndex(l.Profile, "inuse_space")
 		if err != nil {
 			return fmt.Errorf("%s: %v", l.From, err)
 		}
