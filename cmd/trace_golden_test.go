@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
+	goldenfile "github.com/dbgtool/dbg/internal/golden"
+)
 
 // testFactory is a Factory with buffers, a fixed clock and an environment holding only env.
 func testFactory(env map[string]string) (*Factory, *bytes.Buffer, *bytes.Buffer) {
@@ -45,47 +44,13 @@ func runDbg(t *testing.T, env map[string]string, args ...string) (code int, stdo
 	return code, out.String(), errOut.String()
 }
 
+// golden compares got with testdata/golden/name (go test ./cmd -run Golden -update rewrites it).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("..", "testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd -run Golden -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./cmd -run Golden -update to accept):\n%s", name, firstDiff(string(want), string(got)))
-	}
+	goldenfile.Check(t, filepath.Join("..", "testdata", "golden", name), got)
 }
 
-func firstDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(wl), len(gl)); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			return "line " + itoa(i+1) + ":\n- " + w + "\n+ " + g
-		}
-	}
-	return ""
-}
-
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + fmtInt(i)) }
-
-func fmtInt(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
-}
+func firstDiff(want, got string) string { return goldenfile.Diff(want, got) }
 
 func TestTraceGolden(t *testing.T) {
 	for _, tc := range []struct{ file, format, golden string }{

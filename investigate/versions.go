@@ -46,29 +46,10 @@ func VersionChanges(window, baseline []*TraceReport) []Finding {
 		return out
 	}
 	cur, base := collect(window), collect(baseline)
-	// Slowness per version, from the traces' durations.
-	durByVersion := map[[2]string][]float64{}
-	for _, r := range window {
-		for _, i := range r.Tree.Order {
-			s := r.Tree.Span(i)
-			if v, ok := s.Attr("service.version"); ok && s.Kind == KindServer {
-				k := [2]string{s.Service, v}
-				durByVersion[k] = append(durByVersion[k], float64(s.Duration.Microseconds())/1000)
-			}
-		}
-	}
-	// The same from the baseline: when a rollout replaced every instance, the old version no longer
-	// runs in the window and is compared as it ran before.
-	baseDurByVersion := map[[2]string][]float64{}
-	for _, r := range baseline {
-		for _, i := range r.Tree.Order {
-			s := r.Tree.Span(i)
-			if v, ok := s.Attr("service.version"); ok && s.Kind == KindServer {
-				k := [2]string{s.Service, v}
-				baseDurByVersion[k] = append(baseDurByVersion[k], float64(s.Duration.Microseconds())/1000)
-			}
-		}
-	}
+	// Slowness per version, from the server spans' durations; the baseline's too: when a rollout
+	// replaced every instance, the old version no longer runs in the window and is compared as it ran
+	// before.
+	durByVersion, baseDurByVersion := serverMsByVersion(window), serverMsByVersion(baseline)
 	var out []Finding
 	services := make([]string, 0, len(cur))
 	for s := range cur {
@@ -123,6 +104,21 @@ func VersionChanges(window, baseline []*TraceReport) []Finding {
 				TraceIDs:       capStrings(st.traceIDs, 10),
 				Recommendation: fmt.Sprintf("If %s's symptom started with %s, roll back to %s, then compare the two versions' traces.", svc, v, orDash(from)),
 			})
+		}
+	}
+	return out
+}
+
+// serverMsByVersion lists the durations (ms) of the server spans of each service and version.
+func serverMsByVersion(reps []*TraceReport) map[[2]string][]float64 {
+	out := map[[2]string][]float64{}
+	for _, r := range reps {
+		for _, i := range r.Tree.Order {
+			s := r.Tree.Span(i)
+			if v, ok := s.Attr("service.version"); ok && s.Kind == KindServer {
+				k := [2]string{s.Service, v}
+				out[k] = append(out[k], float64(s.Duration.Microseconds())/1000)
+			}
 		}
 	}
 	return out

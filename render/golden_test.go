@@ -2,65 +2,24 @@ package render
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dbgtool/dbg/checklist"
+	"github.com/dbgtool/dbg/internal/golden"
 	"github.com/dbgtool/dbg/investigate"
 )
-
-var update = flag.Bool("update", false, "rewrite render/testdata/golden from the current output")
 
 // t0 is the fixed clock of every golden report.
 var t0 = time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
 
-// goldenFile compares got with testdata/golden/name, or rewrites it with -update. On a difference it
-// prints the differing lines with their numbers.
+// goldenFile compares got with testdata/golden/name (go test ./render -run Golden -update rewrites it).
 func goldenFile(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./render -run Golden -update writes it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./render -run Golden -update to accept):\n%s", name, lineDiff(string(want), string(got)))
-	}
-}
-
-// lineDiff lists the lines that differ, "-" wanted and "+" got, up to 20 of them.
-func lineDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	n := 0
-	for i := 0; i < max(len(wl), len(gl)) && n < 20; i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			fmt.Fprintf(&b, "line %d:\n- %s\n+ %s\n", i+1, w, g)
-			n++
-		}
-	}
-	return b.String()
+	golden.Check(t, filepath.Join("testdata", "golden", name), got)
 }
 
 // piped is a name with the markdown table separator in it: every markdown table must escape it.
@@ -168,6 +127,41 @@ func TestGoldenPrinters(t *testing.T) {
 		{"tracesearch", func(b *bytes.Buffer, f Format) error { return TraceSearchResult(b, search, f, o) }},
 	}
 	for _, c := range cases {
+		for _, f := range []Format{FormatTable, FormatMarkdown, FormatJSON} {
+			t.Run(c.name+"/"+string(f), func(t *testing.T) {
+				var b bytes.Buffer
+				if err := c.write(&b, f); err != nil {
+					t.Fatal(err)
+				}
+				goldenFile(t, c.name+"."+map[Format]string{FormatTable: "txt", FormatMarkdown: "md", FormatJSON: "json"}[f], b.Bytes())
+			})
+		}
+	}
+	explain := &investigate.ExplainReport{Server: "db:5432/shop", Warnings: []string{"one statement | skipped"},
+		Indexes: []string{"CREATE INDEX ON orders (customer_id)"}, Results: []investigate.ExplainResult{
+			{Statement: "SELECT * FROM orders WHERE customer_id = $1", TotalMs: 3612, Count: 8, P99Ms: 497, Status: "explained",
+				Plan: &investigate.PlanAnalysis{Top: "Seq Scan on orders", TotalCost: 1234, PlanRows: 120000, Issues: []investigate.PlanIssue{
+					{Kind: "seq_scan", Severity: investigate.SeverityHigh, Node: "Seq Scan on orders", Detail: "filters 99% | of 120k rows",
+						Index: "CREATE INDEX ON orders (customer_id)"}}}},
+			{Statement: "UPDATE t SET a = ?", Status: investigate.ExplainSkipped, Reason: "not a SELECT"}}}
+	patterns := &PatternsReport{Service: "checkout", Lines: 1020, BaselineLines: 990, Findings: []investigate.Finding{},
+		Window: investigate.Window{Start: t0.Add(-30 * time.Minute), End: t0, BaselineStart: t0.Add(-time.Hour), BaselineEnd: t0.Add(-30 * time.Minute)},
+		Patterns: []investigate.Pattern{{Template: "charge failed for <_> | retry", Level: "error", ErrorType: "CardError", Service: "payment",
+			Count: 52, Status: investigate.PatternNew, Sample: "charge failed for ord-1 | retry", TraceIDs: []string{"t1", "t2"}}}}
+	doctor := &DoctorReport{ConfigFile: "/etc/dbg/config.yaml", Context: "prod", Checks: []DoctorCheck{
+		{Source: "jaeger", URL: "http://jaeger:16686", Status: "ok", Detail: "reachable and answering", Took: "12ms"},
+		{Source: "prometheus", URL: "http://prom:9090", Status: "ok", Detail: "request metrics:", Metrics: []string{"http_server_request_duration_seconds: frontend"}},
+		{Source: "loki", Status: "not_configured", Detail: "not set"}}}
+	for _, c := range []printerCase{
+		{"explain", func(b *bytes.Buffer, f Format) error { return Explain(b, explain, f, o) }},
+		{"patterns", func(b *bytes.Buffer, f Format) error {
+			if f == FormatJSON {
+				return JSON(b, patterns.Patterns)
+			}
+			return Patterns(b, patterns, f == FormatMarkdown, o)
+		}},
+		{"doctor", func(b *bytes.Buffer, f Format) error { return Doctor(b, doctor, f) }},
+	} {
 		for _, f := range []Format{FormatTable, FormatMarkdown, FormatJSON} {
 			t.Run(c.name+"/"+string(f), func(t *testing.T) {
 				var b bytes.Buffer
