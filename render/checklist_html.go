@@ -3,12 +3,13 @@ package render
 import (
 	"bytes"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
 	"math"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -147,7 +148,7 @@ func newHTMLPage(rep *checklist.Report) *htmlPage {
 		for _, q := range s.Queries {
 			hs.Queries = append(hs.Queries, Clean(q))
 		}
-		hs.Facts, hs.Tables = htmlDetails(s.Outcome.View())
+		hs.Facts, hs.Tables = htmlStepDetails(&s.Outcome)
 		p.Steps = append(p.Steps, hs)
 	}
 	if t := metricTables(rep); t != nil {
@@ -502,115 +503,87 @@ func newHTMLSpark(values []float64) *htmlSpark {
 
 // --- step details -------------------------------------------------------------------------------
 
-// Details shown elsewhere on the page (or in the step's summary) are not repeated under the step.
-var htmlDetailsShownElsewhere = map[string]bool{"tables": true, "timeline": true, "verification": true, "ranked": true, "recommendations": true}
-
 const (
 	maxDetailRows = 12
 	maxDetailCell = 120
 )
 
-// htmlDetails lays out a step's JSON view (Outcome.View) as the JSON report shows it: the page's step
-// tables are the JSON details, column for column. Lists become tables whose columns keep the
-// field order of the first row; scalars become facts. Keys are sorted, so the page is deterministic.
-func htmlDetails(details map[string]any) (facts []htmlKV, tables []htmlDetail) {
-	for _, k := range sortedKeys(details) {
-		if htmlDetailsShownElsewhere[k] {
-			continue
+// htmlStepDetails lays out a step's typed outcome: its counts as facts, its lists (cohorts, latency
+// attribution, log patterns, dependency edges) as tables, one column per field under the JSON view's
+// names. What the page shows elsewhere (metric tables, timeline, verification, ranked findings,
+// recommendations) and the probe's nested report are not repeated under the step.
+func htmlStepDetails(o *checklist.Outcome) (facts []htmlKV, tables []htmlDetail) {
+	if o.Sample != nil {
+		facts = append(facts, htmlKV{"baseline_traces", strconv.Itoa(o.Sample.BaselineTraces)})
+	}
+	if len(o.Cohorts) > 0 {
+		tables = append(tables, detailTable("cohorts", o.Cohorts, []string{"attribute", "value", "traces", "bad ratio", "other bad ratio", "lift"},
+			func(c investigate.Cohort) []htmlCellValue {
+				return []htmlCellValue{text(c.Attribute), text(c.Value), num(float64(c.Traces)), num(c.BadRatio), num(c.OtherBadRatio), num(c.Lift)}
+			}))
+	}
+	if len(o.Edges) > 0 {
+		tables = append(tables, detailTable("edges", o.Edges, []string{"caller", "peer", "calls", "error ratio", "p99 ms", "baseline calls", "baseline error ratio", "baseline p99 ms"},
+			func(e investigate.Edge) []htmlCellValue {
+				return []htmlCellValue{text(e.Caller), text(e.Peer), num(float64(e.Calls)), num(e.ErrorRatio), num(e.P99Ms),
+					num(float64(e.BaselineCalls)), num(e.BaselineErrorRatio), num(e.BaselineP99Ms)}
+			}))
+	}
+	if o.Sample != nil && len(o.Sample.Attribution) > 0 {
+		cols := []string{"service", "operation", "window ms", "baseline ms", "delta ms", "share of delta", "presence"}
+		peer := slices.ContainsFunc(o.Sample.Attribution, func(r investigate.AttributionRow) bool { return r.Peer != "" })
+		if peer {
+			cols = append(cols, "peer")
 		}
-		raw, err := json.Marshal(details[k])
-		if err != nil {
-			continue
-		}
-		var list []json.RawMessage
-		if json.Unmarshal(raw, &list) != nil {
-			var obj map[string]any
-			if json.Unmarshal(raw, &obj) == nil {
-				continue // a nested object has no good place on the page
+		tables = append(tables, detailTable("latency attribution", o.Sample.Attribution, cols, func(r investigate.AttributionRow) []htmlCellValue {
+			row := []htmlCellValue{text(r.Service), text(r.Operation), num(r.WindowMs), num(r.BaselineMs), num(r.DeltaMs), num(r.ShareOfDelta), num(r.Presence)}
+			if peer {
+				row = append(row, text(r.Peer))
 			}
-			facts = append(facts, htmlKV{Clean(k), Truncate(Clean(htmlCell(raw)), maxDetailCell)})
-			continue
-		}
-		if len(list) == 0 {
-			continue
-		}
-		d := htmlDetail{Name: Clean(strings.ReplaceAll(k, "_", " ")), More: max(0, len(list)-maxDetailRows)}
-		cols := objectKeys(list[0])
-		if cols == nil { // a list of scalars
-			d.Columns = []string{"value"}
-		}
-		for _, c := range cols {
-			d.Columns = append(d.Columns, Clean(strings.ReplaceAll(c, "_", " ")))
-		}
-		cell := func(raw json.RawMessage) htmlCellValue {
-			var n float64
-			return htmlCellValue{Text: Truncate(Clean(htmlCell(raw)), maxDetailCell), Num: json.Unmarshal(raw, &n) == nil}
-		}
-		for _, item := range list[:min(len(list), maxDetailRows)] {
-			var row []htmlCellValue
-			if cols == nil {
-				row = []htmlCellValue{cell(item)}
-			} else {
-				var obj map[string]json.RawMessage
-				_ = json.Unmarshal(item, &obj)
-				for _, c := range cols {
-					row = append(row, cell(obj[c]))
-				}
-			}
-			d.Rows = append(d.Rows, row)
-		}
-		tables = append(tables, d)
+			return row
+		}))
+	}
+	if len(o.Patterns) > 0 {
+		tables = append(tables, detailTable("patterns", o.Patterns, []string{"template", "level", "error type", "service", "count", "baseline count", "ratio", "status", "score", "sample", "trace ids"},
+			func(p investigate.Pattern) []htmlCellValue {
+				return []htmlCellValue{text(p.Template), text(p.Level), text(p.ErrorType), text(p.Service), num(float64(p.Count)),
+					num(float64(p.BaselineCount)), num(p.Ratio), text(p.Status), num(p.Score), text(p.Sample), ids(p.TraceIDs)}
+			}))
+	}
+	if o.Sample != nil {
+		facts = append(facts, htmlKV{"window_traces", strconv.Itoa(o.Sample.WindowTraces)})
 	}
 	return facts, tables
 }
 
-// objectKeys returns the keys of a JSON object in the order they appear, nil when raw is not an object.
-func objectKeys(raw json.RawMessage) []string {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil
+// detailTable is rows as a table of at most maxDetailRows, saying how many more there are.
+func detailTable[T any](name string, rows []T, cols []string, cells func(T) []htmlCellValue) htmlDetail {
+	d := htmlDetail{Name: name, Columns: cols, More: max(0, len(rows)-maxDetailRows)}
+	for _, r := range rows[:min(len(rows), maxDetailRows)] {
+		d.Rows = append(d.Rows, cells(r))
 	}
-	var keys []string
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return keys
-		}
-		k, _ := t.(string)
-		keys = append(keys, k)
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return keys
-		}
-	}
-	return keys
+	return d
 }
 
-// htmlCell shows a JSON value: strings without quotes, numbers as JSON writes them, lists and objects
-// as compact JSON.
-func htmlCell(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var str string
-	if json.Unmarshal(raw, &str) == nil {
-		return str
-	}
-	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) == nil {
-		// Two short items, or one (a trace ID, cut short), then how many more.
-		var parts []string
-		for i, item := range list[:min(len(list), 2)] {
-			c := Truncate(htmlCell(item), 16)
-			if i > 0 && len(parts[0])+len(c) > 24 {
-				break
-			}
-			parts = append(parts, c)
+func text(s string) htmlCellValue { return htmlCellValue{Text: Truncate(Clean(s), maxDetailCell)} }
+
+// num shows a figure as JSON writes it (shortest form), right-aligned.
+func num(f float64) htmlCellValue {
+	return htmlCellValue{Text: strconv.FormatFloat(f, 'f', -1, 64), Num: true}
+}
+
+// ids shows two short IDs, or one cut short, then how many more.
+func ids(list []string) htmlCellValue {
+	var parts []string
+	for i, id := range list[:min(len(list), 2)] {
+		c := Truncate(Clean(id), 16)
+		if i > 0 && len(parts[0])+len(c) > 24 {
+			break
 		}
-		if n := len(list) - len(parts); n > 0 {
-			parts = append(parts, fmt.Sprintf("+%d more", n))
-		}
-		return strings.Join(parts, ", ")
+		parts = append(parts, c)
 	}
-	return string(raw)
+	if n := len(list) - len(parts); n > 0 {
+		parts = append(parts, fmt.Sprintf("+%d more", n))
+	}
+	return htmlCellValue{Text: strings.Join(parts, ", ")}
 }
