@@ -112,31 +112,6 @@ func TestGoldenPrinters(t *testing.T) {
 	search := &TraceSearch{Service: "frontend", Start: t0.Add(-time.Hour), End: t0, Limit: 20,
 		Traces: []investigate.TraceSummary{{TraceID: "t1", Start: t0.Add(-time.Minute), DurationMs: 120, SpanCount: 4, Error: true,
 			Services: []string{"frontend", "payment"}, Link: "http://jaeger:16686/trace/t1"}}}
-	type printerCase struct {
-		name  string
-		write func(*bytes.Buffer, Format) error
-	}
-	cases := []printerCase{
-		{"checklist", func(b *bytes.Buffer, f Format) error { return Checklist(b, goldenChecklist(), f, o) }},
-		{"trace", func(b *bytes.Buffer, f Format) error { return Trace(b, goldenTrace(), f, o) }},
-		{"hotspots", func(b *bytes.Buffer, f Format) error {
-			return Hotspots(b, hot, f, o, []string{"query at 2026-11-25T14:00:00Z: up"})
-		}},
-		{"profile", func(b *bytes.Buffer, f Format) error { return Profile(b, prof, f, o) }},
-		{"db", func(b *bytes.Buffer, f Format) error { return DB(b, db, f, DBOptions{Options: o}) }},
-		{"tracesearch", func(b *bytes.Buffer, f Format) error { return TraceSearchResult(b, search, f, o) }},
-	}
-	for _, c := range cases {
-		for _, f := range []Format{FormatTable, FormatMarkdown, FormatJSON} {
-			t.Run(c.name+"/"+string(f), func(t *testing.T) {
-				var b bytes.Buffer
-				if err := c.write(&b, f); err != nil {
-					t.Fatal(err)
-				}
-				goldenFile(t, c.name+"."+map[Format]string{FormatTable: "txt", FormatMarkdown: "md", FormatJSON: "json"}[f], b.Bytes())
-			})
-		}
-	}
 	explain := &investigate.ExplainReport{Server: "db:5432/shop", Warnings: []string{"one statement | skipped"},
 		Indexes: []string{"CREATE INDEX ON orders (customer_id)"}, Results: []investigate.ExplainResult{
 			{Statement: "SELECT * FROM orders WHERE customer_id = $1", TotalMs: 3612, Count: 8, P99Ms: 497, Status: "explained",
@@ -152,7 +127,19 @@ func TestGoldenPrinters(t *testing.T) {
 		{Source: "jaeger", URL: "http://jaeger:16686", Status: "ok", Detail: "reachable and answering", Took: "12ms"},
 		{Source: "prometheus", URL: "http://prom:9090", Status: "ok", Detail: "request metrics:", Metrics: []string{"http_server_request_duration_seconds: frontend"}},
 		{Source: "loki", Status: "not_configured", Detail: "not set"}}}
-	for _, c := range []printerCase{
+	type printerCase struct {
+		name  string
+		write func(*bytes.Buffer, Format) error
+	}
+	cases := []printerCase{
+		{"checklist", func(b *bytes.Buffer, f Format) error { return Checklist(b, goldenChecklist(), f, o) }},
+		{"trace", func(b *bytes.Buffer, f Format) error { return Trace(b, goldenTrace(), f, o) }},
+		{"hotspots", func(b *bytes.Buffer, f Format) error {
+			return Hotspots(b, hot, f, o, []string{"query at 2026-11-25T14:00:00Z: up"})
+		}},
+		{"profile", func(b *bytes.Buffer, f Format) error { return Profile(b, prof, f, o) }},
+		{"db", func(b *bytes.Buffer, f Format) error { return DB(b, db, f, DBOptions{Options: o}) }},
+		{"tracesearch", func(b *bytes.Buffer, f Format) error { return TraceSearchResult(b, search, f, o) }},
 		{"explain", func(b *bytes.Buffer, f Format) error { return Explain(b, explain, f, o) }},
 		{"patterns", func(b *bytes.Buffer, f Format) error {
 			if f == FormatJSON {
@@ -161,7 +148,8 @@ func TestGoldenPrinters(t *testing.T) {
 			return Patterns(b, patterns, f == FormatMarkdown, o)
 		}},
 		{"doctor", func(b *bytes.Buffer, f Format) error { return Doctor(b, doctor, f) }},
-	} {
+	}
+	for _, c := range cases {
 		for _, f := range []Format{FormatTable, FormatMarkdown, FormatJSON} {
 			t.Run(c.name+"/"+string(f), func(t *testing.T) {
 				var b bytes.Buffer
