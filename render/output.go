@@ -89,10 +89,19 @@ func (s style) severity(sev investigate.Severity) string {
 	return string(sev)
 }
 
-// table writes rows as a terminal table or a markdown table. Cells must already be sanitised.
+// table writes rows as a terminal table or a markdown table. Cells must already be sanitised; in
+// markdown every unescaped "|" of a cell is escaped here, so no caller can break a row.
 func table(w io.Writer, md bool, header []string, rows [][]string) error {
 	var opts []tablewriter.Option
 	if md {
+		esc := make([][]string, len(rows))
+		for i, r := range rows {
+			esc[i] = make([]string, len(r))
+			for j, c := range r {
+				esc[i][j] = mdPipes(c)
+			}
+		}
+		rows = esc
 		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
 	} else {
 		opts = append(opts, tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{

@@ -118,14 +118,7 @@ func (p *mdPrinter) link(text, url string) string {
 	return "[" + text + "](" + mdText(url) + ")"
 }
 func (p *mdPrinter) table(header []string, rows [][]string) error {
-	esc := make([][]string, len(rows))
-	for i, r := range rows {
-		esc[i] = make([]string, len(r))
-		for j, c := range r {
-			esc[i][j] = mdPipes(c)
-		}
-	}
-	return table(p.w, true, header, esc)
+	return table(p.w, true, header, rows)
 }
 func (p *mdPrinter) pre(body func()) {
 	fmt.Fprintln(p.w, "```")
