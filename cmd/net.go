@@ -76,6 +76,7 @@ refuses others rather than guess.`,
 	fl.Int("connections", 20, "conversation rows in the table (the worst first)")
 	fl.StringArray("name", nil, "name a server in findings: HOST:PORT=SERVICE (repeatable)")
 	fl.String("fail-on", "", "exit 3 when a finding at or above this severity is found (critical, high, medium, low)")
+	c.AddCommand(newCmdNetPolicy(f))
 	return c
 }
 

@@ -77,3 +77,39 @@ func TestNetCommandStdinTableAndErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestNetPolicyCommand(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "netpolicy")
+	code, out, errOut := runDbg(t, nil, "net", "policy", "--from", "shop/payment", "--to", "shop/ledger", "--port", "50051", "-f", dir, "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var v struct {
+		Allowed bool
+		Egress  struct{ Allowed bool }
+		Ingress struct {
+			Allowed   bool
+			AllowedBy []struct{ Policy string } `json:"allowed_by"`
+		}
+		Decision string
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Allowed || v.Egress.Allowed || !v.Ingress.Allowed || v.Ingress.AllowedBy[0].Policy != "shop/ledger-ingress" {
+		t.Errorf("payment → ledger: %s", out)
+	}
+	code, out, _ = runDbg(t, nil, "net", "policy", "--from", "shop/checkout", "--to", "shop/payment", "--port", "8080", "-f", dir)
+	if code != 0 || !strings.HasPrefix(out, "ALLOWED") {
+		t.Errorf("checkout → payment: exit %d\n%s", code, out)
+	}
+	for _, args := range [][]string{
+		{"net", "policy", "--from", "shop/a", "--to", "shop/b", "-f", dir},
+		{"net", "policy", "--from", "nonamespace", "--to", "shop/b", "--port", "1", "-f", dir},
+		{"net", "policy", "--from", "shop/a", "--to", "shop/b", "--port", "1", "-f", dir, "--protocol", "icmp"},
+	} {
+		if code, _, errOut := runDbg(t, nil, args...); code != ExitUsage || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("%v: exit %d %q", args, code, errOut)
+		}
+	}
+}
