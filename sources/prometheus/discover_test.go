@@ -33,7 +33,7 @@ func TestErrorMatcher(t *testing.T) {
 		{"code", []string{"500", "503", "5xx", "5XX"}, []string{"200", "404", "4xx", "2xx", "OK"}},
 		{"status", []string{"500", "error", "ERROR", "SERVER_ERROR", "failure", "failed", "Unavailable", "DEADLINE_EXCEEDED"},
 			[]string{"200", "ok", "success", "SUCCESS", "CLIENT_ERROR", "NotFound", "499"}},
-		{"status_code", []string{"5xx", "502"}, []string{"2xx", "3xx", "4xx"}},
+		{"status_code", []string{"5xx", "502", "STATUS_CODE_ERROR"}, []string{"2xx", "3xx", "4xx", "STATUS_CODE_OK", "STATUS_CODE_UNSET"}},
 		{"outcome", []string{"SERVER_ERROR"}, []string{"SUCCESS", "CLIENT_ERROR", "REDIRECTION", "UNKNOWN"}},
 		{"classification", []string{"failure"}, []string{"success"}},
 		{"error", []string{"true", "True", "1"}, []string{"false", "0", ""}},
