@@ -71,6 +71,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	requests int
+	closed   chan struct{} // closed by Close: hanging handlers return
 }
 
 // Recorder is a server that records the credentials it received.
@@ -106,7 +107,7 @@ func NewRecorder() *Recorder {
 
 // New starts a server with the fault on a free loopback port.
 func New(f Fault) *Server {
-	s := &Server{Fault: f, Size: 2 << 30, RetryAfter: "1"}
+	s := &Server{Fault: f, Size: 2 << 30, RetryAfter: "1", closed: make(chan struct{})}
 	if f == CrossOrigin {
 		s.Other = NewRecorder()
 	}
@@ -116,6 +117,7 @@ func New(f Fault) *Server {
 
 // Close stops the server (and its cross-origin recorder).
 func (s *Server) Close() {
+	close(s.closed)
 	s.Server.CloseClientConnections()
 	s.Server.Close()
 	if s.Other != nil {
@@ -139,7 +141,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) opts() Options {
-	o := Options{Size: s.Size, RetryAfter: s.RetryAfter, Delay: s.Delay}
+	o := Options{Size: s.Size, RetryAfter: s.RetryAfter, Delay: s.Delay, Stop: s.closed}
 	if s.Other != nil {
 		o.Other = s.Other.URL
 	}
@@ -151,7 +153,8 @@ type Options struct {
 	Size       int64
 	RetryAfter string
 	Delay      time.Duration
-	Other      string // CrossOrigin's target base URL
+	Other      string        // CrossOrigin's target base URL
+	Stop       chan struct{} // closed when the server stops: Hang and Slow return
 }
 
 // Serve writes the fault's answer to r; the standalone server (hostileserver) uses it too.
@@ -163,6 +166,7 @@ func Serve(w http.ResponseWriter, r *http.Request, f Fault, o Options) {
 	case Hang:
 		select {
 		case <-r.Context().Done():
+		case <-o.Stop:
 		case <-time.After(10 * time.Minute):
 		}
 	case Status500:

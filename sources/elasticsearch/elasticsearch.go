@@ -334,6 +334,16 @@ func DecodeResponse(b []byte) (*SearchResponse, []string, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, nil, fmt.Errorf("not a _search answer: %w", err)
 	}
+	// Every _search answer has hits.hits (empty when nothing matched); without it, {} or another JSON
+	// document would read as "no log lines" and exit 0.
+	var shape struct {
+		Hits *struct {
+			Hits *json.RawMessage `json:"hits"`
+		} `json:"hits"`
+	}
+	if json.Unmarshal(b, &shape) != nil || shape.Hits == nil || shape.Hits.Hits == nil {
+		return nil, nil, errors.New(`not a _search answer (no "hits.hits"); is the URL Elasticsearch or OpenSearch, and the index right?`)
+	}
 	var warnings []string
 	if r.TimedOut {
 		warnings = append(warnings, "the search timed out on the server; results are partial")
@@ -388,7 +398,12 @@ func (c *Client) Logs(ctx context.Context, q investigate.LogQuery, emit func(inv
 	if err != nil {
 		return nil, err
 	}
-	pit, flavor := c.openPIT(ctx)
+	pit, flavor, err := c.openPIT(ctx)
+	if err != nil {
+		// The server is overloaded or failing (429, 5xx, no answer) after the client's retries:
+		// searching without a point in time would only send the same load again.
+		return nil, fmt.Errorf("elasticsearch: opening a point in time: %w", err)
+	}
 	if pit != "" {
 		defer func() { c.closePIT(pit, flavor) }() // the id the server sent last
 	} else {
@@ -459,10 +474,12 @@ const (
 )
 
 // openPIT opens a point in time: Elasticsearch's _pit first, then OpenSearch's; none when neither
-// answers (older servers, missing privileges), and paging goes on without one.
-func (c *Client) openPIT(ctx context.Context) (string, pitFlavor) {
+// offers one (older servers, missing privileges: 400/403/404/405), and paging goes on without one. Any
+// other failure (429, 5xx, a timeout) is returned: the PIT and the search are one unit, retried once
+// by the client, not each in turn.
+func (c *Client) openPIT(ctx context.Context) (string, pitFlavor, error) {
 	if c.cfg.NoPIT {
-		return "", 0
+		return "", 0, nil
 	}
 	q := url.Values{"keep_alive": {c.cfg.KeepAlive}}
 	if b, err := c.http.Do(ctx, httpx.Request{Method: http.MethodPost, Path: "/" + c.cfg.Index + "/_pit", Query: q}); err == nil {
@@ -470,20 +487,22 @@ func (c *Client) openPIT(ctx context.Context) (string, pitFlavor) {
 			ID string `json:"id"`
 		}
 		if json.Unmarshal(b, &r) == nil && r.ID != "" {
-			return r.ID, pitES
+			return r.ID, pitES, nil
 		}
 	} else if !isUnsupported(err) {
-		return "", 0
+		return "", 0, err
 	}
 	if b, err := c.http.Do(ctx, httpx.Request{Method: http.MethodPost, Path: "/" + c.cfg.Index + "/_search/point_in_time", Query: q}); err == nil {
 		var r struct {
 			PITID string `json:"pit_id"`
 		}
 		if json.Unmarshal(b, &r) == nil && r.PITID != "" {
-			return r.PITID, pitOpenSearch
+			return r.PITID, pitOpenSearch, nil
 		}
+	} else if !isUnsupported(err) {
+		return "", 0, err
 	}
-	return "", 0
+	return "", 0, nil
 }
 
 func isUnsupported(err error) bool {

@@ -277,6 +277,8 @@ func (c *Client) readError(path string, err error) error {
 		return c.wrap(path, err)
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return c.wrap(path, fmt.Errorf("the answer did not arrive within %s (raise --timeout)", c.ep.Timeout))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return c.wrap(path, errors.New("the answer was cut off (unexpected EOF: the connection closed before the body ended); try again, or check a proxy in between"))
 	}
 	return c.wrap(path, fmt.Errorf("reading the response: %s", stripURLs(err.Error())))
 }
@@ -284,12 +286,14 @@ func (c *Client) readError(path string, err error) error {
 // Open sends the request with the same retries as Do and returns the response with its body unread, for
 // callers that stream; the body is bounded like Do's (size, budget, nesting). The caller closes the body.
 // Non-2xx answers are returned as *StatusError.
-func (c *Client) Open(ctx context.Context, r Request) (*http.Response, error) {
+func (c *Client) Open(parent context.Context, r Request) (*http.Response, error) {
 	u := c.URL(r.Path, r.Query)
 	backoff := 200 * time.Millisecond
+	// The endpoint's timeout bounds the whole call, retries and waits included: --timeout 5s never
+	// becomes 10 s of retrying (when the caller has no earlier deadline of its own).
+	ctx, cancel := context.WithTimeout(parent, c.ep.Timeout)
 	for attempt := 0; ; attempt++ {
-		ctxReq, cancel := context.WithTimeout(ctx, c.ep.Timeout)
-		resp, err := c.send(ctxReq, r, u)
+		resp, err := c.send(ctx, r, u)
 		retryable, wait, waitErr := c.retryDecision(ctx, resp, err, backoff)
 		if err == nil && waitErr == nil && (!retryable || attempt >= c.ep.Retries) {
 			if resp.StatusCode/100 != 2 {
@@ -305,18 +309,20 @@ func (c *Client) Open(ctx context.Context, r Request) (*http.Response, error) {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 		}
-		cancel()
 		if waitErr != nil {
+			cancel()
 			return nil, c.wrap(r.Path, waitErr)
 		}
 		if !retryable || attempt >= c.ep.Retries {
+			cancel()
 			if err == nil {
 				return nil, &StatusError{Backend: c.ep.Name, URL: Redact(u), Code: resp.StatusCode, Body: fmt.Sprintf("still failing after %d tries", attempt+1)}
 			}
-			return nil, c.wrap(r.Path, c.explain(err, ctx))
+			return nil, c.wrap(r.Path, c.explain(err, parent))
 		}
 		if serr := c.Sleep(ctx, wait); serr != nil {
-			return nil, c.wrap(r.Path, c.explain(serr, ctx))
+			cancel()
+			return nil, c.wrap(r.Path, c.explain(serr, parent))
 		}
 		backoff *= 2
 	}
@@ -574,13 +580,21 @@ func ScrubText(s string) string {
 	})
 }
 
+// IsHTML says whether a body is an HTML page (a UI, a login page, a proxy's error page) rather than an
+// API answer.
+func IsHTML(b []byte) bool {
+	t := bytes.TrimLeft(b[:min(len(b), 512)], " \t\r\n\ufeff")
+	l := strings.ToLower(string(t[:min(len(t), 64)]))
+	return strings.HasPrefix(l, "<!doctype html") || strings.HasPrefix(l, "<html") || strings.HasPrefix(l, "<head") || strings.HasPrefix(l, "<body")
+}
+
 // snippet is the start of an error body on one line, for messages: HTML pages reduced to a note, at
 // most 200 characters. Terminal controls stay for the printer's sanitizer (render.Clean) to remove.
 func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if l := strings.ToLower(s[:min(len(s), 64)]); strings.HasPrefix(l, "<!doctype html") || strings.HasPrefix(l, "<html") {
+	if IsHTML(b) {
 		return "(an HTML page, not an API answer)"
 	}
+	s := strings.TrimSpace(string(b))
 	s = strings.Join(strings.Fields(s), " ")
 	if r := []rune(s); len(r) > 200 {
 		s = string(r[:200]) + "…"

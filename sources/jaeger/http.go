@@ -86,7 +86,7 @@ func (h *httpBackend) traceV3(ctx context.Context, id string) (*investigate.Trac
 		if errors.Is(err, ErrNotFound) {
 			return nil, h.notFound(id)
 		}
-		return nil, h.decodeErr(path, err)
+		return nil, h.decodeErr(path, b, err)
 	}
 	return pick(ts, id), nil
 }
@@ -106,12 +106,15 @@ func (h *httpBackend) traceClassic(ctx context.Context, id string) (*investigate
 		if errors.Is(err, ErrNotFound) {
 			return nil, h.notFound(id)
 		}
-		return nil, h.decodeErr(path, err)
+		return nil, h.decodeErr(path, b, err)
 	}
 	return pick(ts, id), nil
 }
 
-func (h *httpBackend) decodeErr(path string, err error) error {
+func (h *httpBackend) decodeErr(path string, body []byte, err error) error {
+	if httpx.IsHTML(body) {
+		return fmt.Errorf("Jaeger at %s answered with an HTML page, not JSON; is --jaeger-url Jaeger's query API (port 16686), not the UI behind a login proxy?", httpx.Redact(h.c.URL(path, nil)))
+	}
 	return fmt.Errorf("Jaeger at %s: unreadable answer (%w); is this Jaeger's query API (port 16686)?", httpx.Redact(h.c.URL(path, nil)), err)
 }
 
@@ -166,7 +169,11 @@ func DecodeV3(b []byte) ([]*investigate.Trace, error) {
 		}
 		return nil, fmt.Errorf("jaeger error %d: %s", r.Error.HTTPCode, r.Error.Message)
 	}
-	if len(r.Result) == 0 || bytes.Equal(r.Result, []byte("null")) {
+	if len(r.Result) == 0 {
+		// Neither "result" nor "error": another JSON document, not "trace not found".
+		return nil, errors.New(`not a Jaeger /api/v3 answer (no "result" or "error")`)
+	}
+	if bytes.Equal(r.Result, []byte("null")) {
 		return nil, ErrNotFound
 	}
 	return otlp.DecodeJSON(r.Result)
@@ -227,7 +234,7 @@ func (h *httpBackend) searchClassic(ctx context.Context, q investigate.TraceQuer
 		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
-		return nil, h.decodeErr("/api/traces", err)
+		return nil, h.decodeErr("/api/traces", b, err)
 	}
 	return ts, nil
 }
@@ -275,7 +282,7 @@ func (h *httpBackend) searchV3(ctx context.Context, q investigate.TraceQuery) ([
 		return nil, nil
 	}
 	if err != nil {
-		return nil, h.decodeErr("/api/v3/traces", err)
+		return nil, h.decodeErr("/api/v3/traces", b, err)
 	}
 	return ts, nil
 }
@@ -307,7 +314,7 @@ func (h *httpBackend) servicesAny(ctx context.Context) ([]string, error) {
 		if err == nil && looksJSON(b) {
 			var r v3Services
 			if err := json.Unmarshal(b, &r); err != nil {
-				return nil, h.decodeErr("/api/v3/services", err)
+				return nil, h.decodeErr("/api/v3/services", b, err)
 			}
 			return sorted(r.Services), nil
 		}
@@ -322,7 +329,7 @@ func (h *httpBackend) servicesAny(ctx context.Context) ([]string, error) {
 	}
 	var r listResponse
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, h.decodeErr("/api/services", err)
+		return nil, h.decodeErr("/api/services", b, err)
 	}
 	return sorted(r.Data), nil
 }
@@ -334,7 +341,7 @@ func (h *httpBackend) operations(ctx context.Context, service string) ([]string,
 	if err == nil {
 		var r listResponse
 		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, h.decodeErr(path, err)
+			return nil, h.decodeErr(path, b, err)
 		}
 		return sorted(r.Data), nil
 	}
@@ -344,7 +351,7 @@ func (h *httpBackend) operations(ctx context.Context, service string) ([]string,
 	}
 	var r v3Operations
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, h.decodeErr("/api/v3/operations", err)
+		return nil, h.decodeErr("/api/v3/operations", b, err)
 	}
 	out := make([]string, 0, len(r.Operations))
 	for _, o := range r.Operations {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -480,6 +481,9 @@ func DecodeResponse(b []byte) ([]Entry, []string, error) {
 	var r Response
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, nil, fmt.Errorf("not a query_range answer: %w", err)
+	}
+	if r.Status == "" && r.Error == "" {
+		return nil, nil, errors.New(`not a Loki query_range answer (no "status"); is the URL Loki's HTTP API?`)
 	}
 	if r.Status != "success" {
 		msg := r.Error

@@ -121,7 +121,14 @@ func (s *Source) wrap(query string, err error) error {
 			}
 			return errors.New(msg)
 		case v1.ErrBadResponse:
-			return fmt.Errorf("%s at %s: unexpected answer (%s); is %s a Prometheus API endpoint?", s.name, s.base, ae.Msg, s.base)
+			msg, _ := decodeFailure(errors.New(ae.Msg))
+			if msg == "" {
+				msg = ae.Msg
+			}
+			if strings.Contains(ae.Msg, "found <") {
+				msg = "an HTML page, not the API's JSON"
+			}
+			return fmt.Errorf("%s at %s: unexpected answer (%s); is %s a Prometheus API endpoint?", s.name, s.base, msg, s.base)
 		case v1.ErrCanceled:
 			return fmt.Errorf("%s at %s: cancelled", s.name, s.base)
 		}
@@ -130,10 +137,34 @@ func (s *Source) wrap(query string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s at %s: no answer within the timeout for %s; raise --timeout or narrow the query: %w", s.name, s.base, query, err)
 	}
+	if msg, ok := decodeFailure(err); ok {
+		return fmt.Errorf("%s at %s: unexpected answer, not the Prometheus API's JSON (%s); is %s a Prometheus API endpoint?", s.name, s.base, msg, s.base)
+	}
 	if strings.Contains(err.Error(), s.name) {
 		return err
 	}
 	return fmt.Errorf("%s at %s: %w", s.name, s.base, err)
+}
+
+// decodeFailure recognises client_golang's errors for a 200 answer that is not the API's JSON (another
+// service, a wrong path) and returns their short form: jsoniter appends a dump of the body.
+func decodeFailure(err error) (string, bool) {
+	msg := err.Error()
+	for _, marker := range []string{"decode slice", "ReadObject", "readObjectStart", "invalid character", "unknown value type", "expect "} {
+		if strings.Contains(msg, marker) {
+			if i := strings.Index(msg, "|..."); i >= 0 {
+				msg = msg[:i]
+			}
+			if i := strings.Index(msg, ", error found"); i >= 0 {
+				msg = msg[:i]
+			}
+			if r := []rune(msg); len(r) > 120 {
+				msg = string(r[:120]) + "…"
+			}
+			return msg, true
+		}
+	}
+	return "", false
 }
 
 func (s *Source) ctx(ctx context.Context) (context.Context, context.CancelFunc) {

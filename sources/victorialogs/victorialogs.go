@@ -270,6 +270,13 @@ func Decode(r io.Reader, names investigate.FieldNames, emit func(investigate.Log
 		if err != nil {
 			return fmt.Errorf("line %d is not a JSON object: %w", line, err)
 		}
+		_, hasTime := kv["_time"]
+		_, hasMsg := kv["_msg"]
+		if !hasTime && !hasMsg {
+			// Every entry of /select/logsql/query carries _time and _msg: another JSON object is a wrong
+			// answer (another service, a proxy), not a log line.
+			return fmt.Errorf("line %d is not a VictoriaLogs entry (no _time or _msg); is this VictoriaLogs' /select/logsql/query?", line)
+		}
 		var ts time.Time
 		if v, ok := kv["_time"]; ok {
 			if t, ok := investigate.ParseLogTime(v); ok {
@@ -289,7 +296,7 @@ func Decode(r io.Reader, names investigate.FieldNames, emit func(investigate.Log
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return fmt.Errorf("line %d is longer than %d MiB", line+1, MaxLine>>20)
+			return fmt.Errorf("line %d is longer than the %d MiB line limit", line+1, MaxLine>>20)
 		}
 		return err
 	}
