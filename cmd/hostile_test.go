@@ -28,7 +28,9 @@ var matrixSources = []struct {
 	key  string // config key prefix
 	args func(url string) []string
 }{
-	{"jaeger", "jaeger", func(u string) []string { return []string{"trace", "4bf92f3577b34da6a3ce929d0e0e4736", "--jaeger-url", u} }},
+	{"jaeger", "jaeger", func(u string) []string {
+		return []string{"trace", "4bf92f3577b34da6a3ce929d0e0e4736", "--jaeger-url", u}
+	}},
 	{"prometheus", "prometheus", func(u string) []string { return []string{"hotspots", "--service", "checkout", "--prometheus-url", u} }},
 	{"loki", "loki", func(u string) []string { return []string{"logs", "--service", "checkout", "--loki-url", u} }},
 	{"elasticsearch", "elasticsearch", func(u string) []string {
@@ -43,30 +45,30 @@ var matrixSources = []struct {
 // matrixWant is what the one stderr line must say for each fault (any source): the fault named in
 // words a user can act on.
 var matrixWant = map[hostile.Fault]string{
-	"refused":                 `connection refused`,
-	hostile.Hang:              `no answer within|deadline|timeout`,
-	hostile.Status500:         `HTTP 500|\b500\b`,
-	hostile.Status503:         `HTTP 503|\b503\b`,
-	hostile.RateLimited:       `HTTP 429|\b429\b|Retry-After`,
-	hostile.Unauthorized:      `HTTP 401|\b401\b`,
-	hostile.Forbidden:         `HTTP 403|\b403\b`,
-	hostile.Truncated:         `truncated|ends early|unexpected EOF|ends after`,
-	hostile.Oversized:         `limit`,
-	hostile.GzipBomb:          `limit`,
-	hostile.NestingBomb:       `nested more than`,
-	hostile.HTML200:           `HTML|html|not JSON|not a pprof profile|unexpected answer|invalid character '<'`,
-	hostile.WrongShape:        `unexpected|not a|no .*in|shape|missing|wrong`,
-	hostile.RedirectLoop:      `redirect`,
-	hostile.CrossOrigin:       `.`, // whatever the other origin's {} gives; the point is what it received
-	hostile.ANSIBody:          `HTTP 500|\b500\b`,
-	hostile.EmptyObject:       `unexpected|not a|no .*in|shape|missing|wrong`,
-	hostile.ANSIHeader200:     `.`,
-	hostile.RetryAfterHr:      `wait 1h0m0s`,
-	hostile.PostToGet:         `.`,
-	hostile.Slow:              `.`,
-	hostile.CountRequests:     `.`,
-	hostile.GzipFileBomb:      `.`,
-	hostile.Fault("nothing"):  `.`,
+	"refused":                `connection refused`,
+	hostile.Hang:             `no answer within|deadline|timeout`,
+	hostile.Status500:        `HTTP 500|\b500\b`,
+	hostile.Status503:        `HTTP 503|\b503\b`,
+	hostile.RateLimited:      `HTTP 429|\b429\b|Retry-After`,
+	hostile.Unauthorized:     `HTTP 401|\b401\b`,
+	hostile.Forbidden:        `HTTP 403|\b403\b`,
+	hostile.Truncated:        `truncated|ends early|unexpected EOF|ends after`,
+	hostile.Oversized:        `limit`,
+	hostile.GzipBomb:         `limit`,
+	hostile.NestingBomb:      `nested more than`,
+	hostile.HTML200:          `HTML|html|not JSON|not a pprof profile|unexpected answer|invalid character '<'`,
+	hostile.WrongShape:       `unexpected|not a|no .*in|shape|missing|wrong`,
+	hostile.RedirectLoop:     `redirect`,
+	hostile.CrossOrigin:      `.`, // whatever the other origin's {} gives; the point is what it received
+	hostile.ANSIBody:         `HTTP 500|\b500\b`,
+	hostile.EmptyObject:      `unexpected|not a|no .*in|shape|missing|wrong`,
+	hostile.ANSIHeader200:    `.`,
+	hostile.RetryAfterHr:     `wait 1h0m0s`,
+	hostile.PostToGet:        `.`,
+	hostile.Slow:             `.`,
+	hostile.CountRequests:    `.`,
+	hostile.GzipFileBomb:     `.`,
+	hostile.Fault("nothing"): `.`,
 }
 
 // matrixFaults are the faults every source is run against.
