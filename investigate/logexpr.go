@@ -110,33 +110,18 @@ var canonicalFields = func() map[string]string {
 }()
 
 // And joins expressions by AND, dropping nils; nil when none is left.
-func And(es ...*LogExpr) *LogExpr {
-	var args []*LogExpr
-	for _, e := range es {
-		switch {
-		case e == nil:
-		case e.Op == ExprAnd:
-			args = append(args, e.Args...)
-		default:
-			args = append(args, e)
-		}
-	}
-	switch len(args) {
-	case 0:
-		return nil
-	case 1:
-		return args[0]
-	}
-	return &LogExpr{Op: ExprAnd, Args: args}
-}
+func And(es ...*LogExpr) *LogExpr { return join(ExprAnd, es) }
 
 // Or joins expressions by OR; nil when es is empty.
-func Or(es ...*LogExpr) *LogExpr {
+func Or(es ...*LogExpr) *LogExpr { return join(ExprOr, es) }
+
+// join flattens nested nodes of the same operator: a AND (b AND c) is one AND of three.
+func join(op ExprOp, es []*LogExpr) *LogExpr {
 	var args []*LogExpr
 	for _, e := range es {
 		switch {
 		case e == nil:
-		case e.Op == ExprOr:
+		case e.Op == op:
 			args = append(args, e.Args...)
 		default:
 			args = append(args, e)
@@ -148,7 +133,7 @@ func Or(es ...*LogExpr) *LogExpr {
 	case 1:
 		return args[0]
 	}
-	return &LogExpr{Op: ExprOr, Args: args}
+	return &LogExpr{Op: op, Args: args}
 }
 
 // Not negates e.

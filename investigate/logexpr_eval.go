@@ -1,6 +1,7 @@
 package investigate
 
 import (
+	"cmp"
 	"regexp"
 	"strconv"
 	"strings"
@@ -130,7 +131,7 @@ func (n *matchNode) match(r *LogRecord) bool {
 		if t.IsDur {
 			want = float64(t.Dur)
 		}
-		c := compare(f, want)
+		c := cmp.Compare(f, want)
 		switch t.Cmp {
 		case ">":
 			return c > 0
@@ -155,16 +156,6 @@ func numericValue(v string) (float64, bool) {
 		return float64(d), true
 	}
 	return 0, false
-}
-
-func compare(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // FieldValue is a record's value of a canonical field: its own parts, else Fields.
@@ -283,20 +274,24 @@ func MessagePattern(t *LogTerm) string {
 
 // FieldPattern is the RE2 regexp of a wildcard on a field's whole value, case-sensitive.
 func FieldPattern(t *LogTerm) string {
+	return "(?s)^" + WildcardPattern(t, ".*", regexp.QuoteMeta) + "$"
+}
+
+// WildcardPattern writes a wildcard in a backend's own pattern syntax: each literal piece through
+// quote, star for each '*' (".*" in a regexp, "*" in Elasticsearch's wildcard query).
+func WildcardPattern(t *LogTerm, star string, quote func(string) string) string {
 	var b strings.Builder
-	b.WriteString("(?s)^")
 	if t.LeadStar {
-		b.WriteString(".*")
+		b.WriteString(star)
 	}
 	for i, p := range t.Parts {
 		if i > 0 {
-			b.WriteString(".*")
+			b.WriteString(star)
 		}
-		b.WriteString(regexp.QuoteMeta(p))
+		b.WriteString(quote(p))
 	}
 	if t.TrailStar {
-		b.WriteString(".*")
+		b.WriteString(star)
 	}
-	b.WriteString("$")
 	return b.String()
 }

@@ -189,3 +189,19 @@ func FuzzParseLogQuery(f *testing.F) {
 		q.Matcher().Match(&LogRecord{Message: s, Fields: map[string]string{"f": s}})
 	})
 }
+
+// TestParseHostileValues: quoted values with query syntax of every backend in them come out of the
+// parser as the same literal, in field values and in message phrases.
+func TestParseHostileValues(t *testing.T) {
+	for _, v := range []string{`pay"ment`, `a\" or service:*`, `\`, `svc | delete`, `"} |= "`, `{"a":1}`, "line\nbreak\ttab",
+		`x" OR level:*`, `_msg:* or i("x")`, `(a OR b) AND NOT c`, `*:*`, `a?b*c~2^3`, `-minus`, `!bang`, "`raw`", `) (`} {
+		e, err := ParseLogQuery(`service:` + QuoteQueryValue(v) + ` ` + QuoteQueryValue(v))
+		if err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		if e.Op != ExprAnd || len(e.Args) != 2 || e.Args[0].Term.Kind != TermEq || e.Args[0].Term.Value != v ||
+			e.Args[1].Term.Kind != TermText || e.Args[1].Term.Value != v {
+			t.Errorf("%q parsed as %s", v, e)
+		}
+	}
+}

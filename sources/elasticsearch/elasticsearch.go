@@ -250,21 +250,7 @@ func levelSpellings(l string) []string {
 // wildcardValue writes the pattern for a wildcard query: '*' between the pieces, and '*', '?' and
 // '\' inside them escaped with '\', so only the user's stars are wildcards.
 func wildcardValue(t *investigate.LogTerm) string {
-	esc := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`)
-	var b strings.Builder
-	if t.LeadStar {
-		b.WriteByte('*')
-	}
-	for i, p := range t.Parts {
-		if i > 0 {
-			b.WriteByte('*')
-		}
-		b.WriteString(esc.Replace(p))
-	}
-	if t.TrailStar {
-		b.WriteByte('*')
-	}
-	return b.String()
+	return investigate.WildcardPattern(t, "*", strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`).Replace)
 }
 
 // names are the document fields of a canonical field.

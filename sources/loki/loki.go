@@ -6,6 +6,7 @@ package loki
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -280,20 +281,7 @@ func (cfg Config) streamMatcher(e *investigate.LogExpr) (string, bool) {
 // anchoredPattern is a field wildcard as a regexp for LogQL's matchers, which are anchored at both
 // ends already.
 func anchoredPattern(t *investigate.LogTerm) string {
-	var b strings.Builder
-	if t.LeadStar {
-		b.WriteString(".*")
-	}
-	for i, p := range t.Parts {
-		if i > 0 {
-			b.WriteString(".*")
-		}
-		b.WriteString(regexp.QuoteMeta(p))
-	}
-	if t.TrailStar {
-		b.WriteString(".*")
-	}
-	return b.String()
+	return investigate.WildcardPattern(t, ".*", regexp.QuoteMeta)
 }
 
 // textPattern is the regexp of a message word or phrase: case-insensitive, word boundaries where the
@@ -531,18 +519,8 @@ func DecodeResponse(b []byte) ([]Entry, []string, error) {
 			out = append(out, e)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Entry) int { return compareInt(a.TS, b.TS) })
+	slices.SortStableFunc(out, func(a, b Entry) int { return cmp.Compare(a.TS, b.TS) })
 	return out, r.Warnings, nil
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // query compiles q, detecting the parser stage from one line of the selected streams when Format is
