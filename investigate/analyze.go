@@ -197,9 +197,14 @@ func SlowSpans(t *Tree, root int32, steps []PathStep, opts TraceOptions) []Findi
 	byKey := map[string]*group{}
 	for _, st := range steps {
 		s := t.Span(st.Span)
-		peer, host := "", ""
+		peer, host, callee := "", "", ""
 		if s.Kind == KindClient || s.Kind == KindProducer {
 			peer, host = Peer(s), PeerHost(s)
+			// The callee's own service name, when it sent spans, is the best name for it unless the
+			// client named the service itself (service.peer.name / peer.service).
+			if callee = calleeService(t, st.Span); callee != "" && s.Attrs.First("service.peer.name", "peer.service") == "" {
+				peer = callee
+			}
 		}
 		k := s.Service + "\x00" + s.Operation + "\x00" + peer
 		g := byKey[k]
@@ -211,7 +216,7 @@ func SlowSpans(t *Tree, root int32, steps []PathStep, opts TraceOptions) []Findi
 		if g.host == "" {
 			g.host = host
 		}
-		if s.Kind != KindClient || hasCallee(t, st.Span) {
+		if s.Kind != KindClient || callee != "" {
 			g.uninstrumented = false
 		}
 		g.self += st.Self
@@ -268,20 +273,20 @@ func SlowSpans(t *Tree, root int32, steps []PathStep, opts TraceOptions) []Findi
 	return out
 }
 
-// hasCallee reports whether the callee of client span i sent spans: a server span, or a span of another
-// service, below it.
-func hasCallee(t *Tree, i int32) bool {
+// calleeService is the service that answered client span i when it sent spans: the service of the first
+// server span, or span of another service, below it; empty when the callee sent none.
+func calleeService(t *Tree, i int32) string {
 	svc := t.Span(i).Service
 	stack := append([]int32(nil), t.Children(i)...)
 	for len(stack) > 0 {
-		c := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
+		c := stack[0]
+		stack = stack[1:]
 		if s := t.Span(c); s.Kind == KindServer || s.Kind == KindConsumer || s.Service != svc {
-			return true
+			return s.Service
 		}
 		stack = append(stack, t.Children(c)...)
 	}
-	return false
+	return ""
 }
 
 // TimeWeight scales a score by the absolute time at stake, so a share of a tiny request cannot rank as

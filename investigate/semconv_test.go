@@ -151,3 +151,17 @@ func TestStatementsUnderEveryName(t *testing.T) {
 		t.Errorf("dbg db's analysis saw %d statements in %d queries, want 6 in 1", q.Statements, len(q.Queries))
 	}
 }
+
+// TestSlowSpanPeerIsTheCalleesService: a client span that names only an address calls a service that sent
+// spans; the slow-span finding names that service (as the dependency edges do), not the address.
+func TestSlowSpanPeerIsTheCalleesService(t *testing.T) {
+	tr := trace(
+		sp("r", "", 0, 1000, svcOp("api", "GET /"), kind(KindServer)),
+		sp("c", "r", 0, 1000, svcOp("api", "HTTP GET"), kind(KindClient), withAttrs("http.method", "GET", "http.url", "http://10.0.0.7:8080/items")),
+		sp("s", "c", 700, 290, svcOp("inventory", "GET /items"), kind(KindServer)),
+	)
+	f := findKind(AnalyzeTrace(tr, DefaultTraceOptions()).Findings, KindSlowSpan)
+	if f == nil || f.Evidence["peer"] != "inventory" || f.Evidence["peer_address"] != "10.0.0.7:8080" {
+		t.Fatalf("finding %+v", f)
+	}
+}
