@@ -156,3 +156,30 @@ func TestResolveShape(t *testing.T) {
 		t.Errorf("a histogram without route or status is a request metric: %+v", u)
 	}
 }
+
+// FuzzShape feeds arbitrary metric names, label names and values from a server to the candidate
+// search, the shape check and the identity: no panic, and every PromQL literal built stays quoted.
+func FuzzShape(f *testing.F) {
+	f.Add("a_bucket\na_count\nb_total\nc\nc_count\nc_sum", "le\nroute\njob\ncode", "prod/x@y")
+	f.Add("x_requests\n\xff_bucket", "direction\nspan_kind\nstatus", `"}) or vector(1)`)
+	f.Fuzz(func(t *testing.T, names, labels, value string) {
+		cands := findCandidates(strings.Split(names, "\n"), nil, Conventions)
+		for _, c := range cands {
+			c.labels = strings.Split(labels, "\n")
+			u := c.resolve("")
+			if u == nil {
+				continue
+			}
+			u.raw = map[string]map[string]bool{}
+			s := serviceName(u.ServiceLabel, value)
+			u.raw[s] = map[string]bool{value: true}
+			u.Services = []string{s}
+			p := planFor(u, s)
+			for _, m := range p.matchers {
+				if strings.Count(m, `"`)-strings.Count(m, `\"`) < 2 {
+					t.Fatalf("matcher %q is not a quoted literal", m)
+				}
+			}
+		}
+	})
+}

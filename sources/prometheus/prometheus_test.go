@@ -399,6 +399,8 @@ func FuzzQueryResponse(f *testing.F) {
 	f.Add([]byte(`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"NaN"],[2,"+Inf"]]}]}}`))
 	f.Add([]byte(`{"status":"error","errorType":"bad_data","error":"parse error"}`))
 	f.Add([]byte(`{"status":"success","data":{"resultType":"scalar","result":[1,"x"]}}`))
+	f.Add([]byte(`{"status":"success","data":[{"__name__":"a_bucket","le":"+Inf"}]}`))
+	f.Add([]byte(`{"status":"success","data":{"a":[{"type":"counter","help":"h","unit":""}]}}`))
 	var body []byte
 	var mu sync.Mutex
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -418,5 +420,8 @@ func FuzzQueryResponse(f *testing.F) {
 		_, _, _ = s.Query(context.Background(), "q", time.Unix(1, 0))
 		_, _, _ = s.QueryRange(context.Background(), "q", time.Unix(1, 0), time.Unix(100, 0), time.Second)
 		_, _, _ = s.LabelValues(context.Background(), "x", nil, time.Time{}, time.Time{})
+		_, _, _ = s.LabelNames(context.Background(), []string{"x"}, time.Time{}, time.Time{})
+		_, _, _ = s.Series(context.Background(), []string{"x"}, time.Time{}, time.Time{})
+		_, _ = s.Metadata(context.Background())
 	})
 }
