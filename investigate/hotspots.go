@@ -546,7 +546,7 @@ func saturationTable(in *SaturationInput, o HotspotOptions) (SaturationTable, []
 		if r.Saturated {
 			fs = append(fs, Finding{
 				Kind: KindSaturation, Score: r.Score, Service: r.Service, Operation: r.Operation, Title: title,
-				Evidence: map[string]any{"resource": s.Resource, "value": r.Value, "limit": r.Limit,
+				Evidence: map[string]any{"resource": s.Resource, "value": r.Value, "limit": r.Limit, "unit": r.Unit,
 					"baseline": r.Baseline, "query": s.Query, "graph": s.Link},
 				Links:          evidenceLinks(s.Link),
 				Recommendation: saturationAdvice(s.Resource),

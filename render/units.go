@@ -46,7 +46,7 @@ var formattedUnits = map[string]bool{"bytes": true, "ratio": true, "seconds": tr
 type evidenceField struct{ Key, Value string }
 
 // humanEvidence lists a finding's evidence in key order, each value sanitised and in human units:
-// bytes as KiB/MiB/GiB (per minute for a growth), *_ms and *_s as durations, figures without
+// bytes as KiB/MiB/GiB (per minute for a growth), *_ms, *_s and *_min as durations, figures without
 // exponents; empty values, a limit of 0 (no known limit) and internal scoring keys are left out.
 func humanEvidence(ev map[string]any) []evidenceField {
 	unit, _ := ev["unit"].(string)
@@ -103,6 +103,11 @@ func humanNumber(key string, f float64, unit string) (string, bool) {
 		return millis(f), true
 	case strings.HasSuffix(key, "_s") || strings.HasSuffix(key, "_seconds"):
 		return millis(f * 1000), true
+	case strings.HasSuffix(key, "_min") && !strings.HasSuffix(key, "_per_min"):
+		if f >= 60 {
+			return fmt.Sprintf("%.1f h", f/60), true
+		}
+		return fmt.Sprintf("%.1f min", f), true
 	case key == "value" || key == "limit" || key == "baseline":
 		switch unit {
 		case "bytes", "ratio":
