@@ -252,8 +252,20 @@ func (cfg Config) indexed(field string) bool {
 	return slices.Contains(cfg.StreamLabels, field)
 }
 
-// streamMatcher: an equality, negated equality or wildcard on an indexed label.
+// streamMatcher: an equality, negated equality or wildcard on an indexed label, or an OR of
+// equalities on one (service:(a OR b) → service_name=~"a|b").
 func (cfg Config) streamMatcher(e *investigate.LogExpr) (string, bool) {
+	if e.Op == investigate.ExprOr {
+		field := e.Args[0].Term.Field
+		alts := make([]string, len(e.Args))
+		for i, a := range e.Args {
+			if a.Op != investigate.ExprTerm || a.Term.Kind != investigate.TermEq || a.Term.Field != field || !cfg.indexed(field) {
+				return "", false
+			}
+			alts[i] = regexp.QuoteMeta(a.Term.Value)
+		}
+		return cfg.label(field) + "=~" + Quote(strings.Join(alts, "|")), true
+	}
 	neg := false
 	if e.Op == investigate.ExprNot {
 		neg, e = true, e.Args[0]
