@@ -43,6 +43,13 @@ type ProfileSource interface {
 	ProfileFindings(ctx context.Context) ([]investigate.Finding, []string, error)
 }
 
+// NetworkSource is what the network layer says about a service's edges (step 6): the mesh's metrics
+// from Prometheus, a sidecar's admin API (--envoy-admin), a packet capture (--pcap). It returns findings
+// about servers and edges, and the queries it ran.
+type NetworkSource interface {
+	NetworkFindings(ctx context.Context, service string, w investigate.Window) ([]investigate.Finding, []string, error)
+}
+
 // Database plans statements (PostgreSQL through `--dsn`): the checklist asks it why its slow
 // statements are slow. It never runs anything but EXPLAIN.
 type Database interface {
@@ -73,6 +80,8 @@ type Sources struct {
 	DBName      string
 	Prober      Prober
 	Changes     []Change
+	Network     NetworkSource
+	NetworkName string
 }
 
 // Options tune the investigation.

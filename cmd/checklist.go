@@ -68,6 +68,8 @@ A source that is missing or failing never aborts the report: its steps say "skip
 	fl.Int("probe-count", 5, "requests --probe sends")
 	fl.String("verify-probe", "", "step 9 evidence: a dbg probe -o json result taken after the fix")
 	fl.String("verify-probe-before", "", "with --verify-probe: a probe result taken before the fix, to compare with")
+	fl.String("pcap", "", "step 6: a packet capture (pcap/pcapng) to read for TCP loss, resets, refused connections and request errors per server")
+	fl.String("envoy-admin", "", "step 6: the service's sidecar admin URL (http://127.0.0.1:15000) or files saved from it, for breakers, ejections and host health")
 	fl.String("dsn", "", "PostgreSQL to read the plans of slow statements from (EXPLAIN only; also dsn in the config)")
 	return c
 }

@@ -185,6 +185,11 @@ func buildChecklistSources(s *Settings, f *Factory, from, service string) (check
 			src.Metrics, src.MetricsName = promMetrics{p, base}, "Prometheus at "+httpx.Redact(ep.URL)
 		}
 	}
+	if n, name, err := networkSource(s); err != nil {
+		return src, nil, nil, err
+	} else if n != nil {
+		src.Network, src.NetworkName = n, name
+	}
 	if ep := s.Endpoint("target"); strings.TrimSpace(ep.URL) != "" {
 		if p, err := pprof.New(ep, s.String("path-prefix")); err != nil {
 			warns = append(warns, err.Error())

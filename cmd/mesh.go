@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dbgtool/dbg/checklist"
 	"github.com/dbgtool/dbg/investigate"
 	"github.com/dbgtool/dbg/render"
 	"github.com/dbgtool/dbg/sources/envoy"
@@ -189,4 +190,70 @@ func failOn(sev investigate.Severity, fs []investigate.Finding) error {
 		}
 	}
 	return nil
+}
+
+// networkEvidence is the checklist's network source (step 6): Istio's metrics from Prometheus whenever
+// Prometheus is configured, a sidecar's admin API with --envoy-admin, a capture with --pcap.
+type networkEvidence struct {
+	metrics envoy.Querier
+	admin   func(ctx context.Context) (*envoy.Dump, error)
+	pcap    string
+	names   []string
+}
+
+// networkSource builds it from the settings; nil when none of the three is configured.
+func networkSource(s *Settings) (checklist.NetworkSource, string, error) {
+	n := networkEvidence{pcap: s.String("pcap")}
+	if ep := s.Endpoint("prometheus"); strings.TrimSpace(ep.URL) != "" {
+		if p, err := prometheus.New(ep); err == nil {
+			n.metrics = p
+			n.names = append(n.names, "Istio metrics in Prometheus")
+		}
+	}
+	admin, err := envoyAdmin(s, s.String("envoy-admin"))
+	if err != nil {
+		return nil, "", err
+	}
+	if n.admin = admin; admin != nil {
+		n.names = append(n.names, "Envoy admin")
+	}
+	if n.pcap != "" {
+		n.names = append(n.names, "capture "+n.pcap)
+	}
+	if len(n.names) == 0 {
+		return nil, "", nil
+	}
+	return n, strings.Join(n.names, ", "), nil
+}
+
+func (n networkEvidence) NetworkFindings(ctx context.Context, service string, w investigate.Window) ([]investigate.Finding, []string, error) {
+	var fs []investigate.Finding
+	var queries, errs []string
+	if n.metrics != nil {
+		mm, err := envoy.ReadMeshMetrics(ctx, n.metrics, w, service)
+		queries = append(queries, mm.Queries...)
+		if err != nil {
+			errs = append(errs, "mesh metrics: "+err.Error())
+		}
+		fs = append(fs, investigate.MeshFindings(mm.Edges, mm.Clusters, investigate.MeshOptions{})...)
+	}
+	if n.admin != nil {
+		if d, err := n.admin(ctx); err != nil {
+			errs = append(errs, "Envoy admin: "+err.Error())
+		} else {
+			fs = append(fs, investigate.MeshFindings(nil, d.Clusters, investigate.MeshOptions{})...)
+		}
+	}
+	if n.pcap != "" {
+		queries = append(queries, "dbg net --file "+n.pcap)
+		if rep, err := analyzeCapture(ctx, n.pcap); err != nil {
+			errs = append(errs, err.Error())
+		} else {
+			fs = append(fs, rep.Findings...)
+		}
+	}
+	if len(errs) > 0 {
+		return fs, queries, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return fs, queries, nil
 }

@@ -130,19 +130,38 @@ func parseNames(vals []string) (map[string]string, error) {
 	return m, nil
 }
 
-func netRun(ctx context.Context, o *NetOptions) error {
-	var in io.Reader
-	name := o.File
-	if o.File == "-" {
-		in, name = o.IO.In, "stdin"
-	} else {
-		fh, err := os.Open(o.File)
-		if err != nil {
-			return fmt.Errorf("dbg net: open capture: %w", err)
-		}
-		defer fh.Close()
-		in = fh
+// openCapture opens --file (or stdin for "-") and names it for messages.
+func openCapture(path string, stdin io.Reader) (io.Reader, string, func(), error) {
+	if path == "-" {
+		return stdin, "stdin", func() {}, nil
 	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("dbg net: open capture: %w", err)
+	}
+	return fh, path, func() { fh.Close() }, nil
+}
+
+// analyzeCapture reads a capture file with the default thresholds (the checklist's --pcap).
+func analyzeCapture(ctx context.Context, path string) (investigate.NetReport, error) {
+	in, name, done, err := openCapture(path, nil)
+	if err != nil {
+		return investigate.NetReport{}, err
+	}
+	defer done()
+	rep, _, err := pcap.Analyze(ctxReader{ctx, in}, pcap.Options{}, investigate.DefaultNetOptions())
+	if err != nil {
+		return rep, fmt.Errorf("capture %s: %w", render.Clean(name), err)
+	}
+	return rep, nil
+}
+
+func netRun(ctx context.Context, o *NetOptions) error {
+	in, name, done, err := openCapture(o.File, o.IO.In)
+	if err != nil {
+		return err
+	}
+	defer done()
 	rep, _, err := pcap.Analyze(ctxReader{ctx, in}, pcap.Options{Filter: o.Filter}, o.Net)
 	if err != nil {
 		return fmt.Errorf("dbg net: %s: %w (check it is a pcap or pcapng file: tcpdump -w writes one)", render.Clean(name), err)

@@ -113,3 +113,36 @@ func TestNetPolicyCommand(t *testing.T) {
 		}
 	}
 }
+
+// The checklist's step 6 reads --pcap and --envoy-admin, and each network finding names the edge it explains.
+func TestChecklistNetworkEvidence(t *testing.T) {
+	code, out, errOut := runDbg(t, nil, "checklist", "--service", "payment", "--pcap", filepath.Join("..", "testdata", "net", "incident.pcap"),
+		"--envoy-admin", filepath.Join("..", "testdata", "envoy"), "--output", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Steps []struct {
+			Number   int
+			Findings []investigate.Finding
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, s := range rep.Steps {
+		if s.Number != 6 {
+			continue
+		}
+		for _, f := range s.Findings {
+			kinds[f.Kind+" "+f.Service] = f.Title
+		}
+	}
+	for _, want := range []string{"connection_refused 10.99.0.13:9000", "tcp_retransmits 10.99.0.15:8080", "saturation ledger", "dependency shipping"} {
+		title, ok := kinds[want]
+		if !ok || !strings.HasPrefix(title, "payment→") {
+			t.Errorf("step 6 lacks %q on the payment edge (got %q); all: %v", want, title, kinds)
+		}
+	}
+}

@@ -368,6 +368,9 @@ func clusterFindings(c EnvoyCluster) []Finding {
 				Recommendation: "Check the destination listens on " + c.Port + ", NetworkPolicy, and that its mTLS mode matches " + c.TLSMode + "."})
 		}
 	}
+	for i := range out {
+		out[i].Evidence["cluster"] = c.Name
+	}
 	return out
 }
 

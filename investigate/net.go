@@ -69,6 +69,8 @@ type NetExchange struct {
 	// (gRPC); zero End means unanswered.
 	Start, End            time.Time
 	ReqPacket, RespPacket int64
+	// Host is the request's Host header or :authority, which names the server when no --name does.
+	Host string
 	// TraceID comes from traceparent (W3C) or b3/uber-trace-id; CorrelationID from X-Correlation-ID or
 	// X-Request-ID.
 	TraceID, CorrelationID string

@@ -2,9 +2,11 @@ package investigate
 
 import (
 	"cmp"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,6 +30,7 @@ type serverAgg struct {
 	refusedFlow, tlsFlow    string
 	alerts                  map[string]int
 	resetStates             map[string]int
+	hosts                   map[string]int
 	benignResets            int
 	sni                     string
 	encrypted               int
@@ -150,7 +153,14 @@ func (a *NetAnalyzer) Exchange(e NetExchange) {
 	if c := a.conns[keyOf(e.Client, e.Server)]; c != nil {
 		c.requests++
 	}
-	a.server(e.Server).requests++
+	sa := a.server(e.Server)
+	sa.requests++
+	if h := hostName(e.Host); h != "" && (len(sa.hosts) < 20 || sa.hosts[h] > 0) {
+		if sa.hosts == nil {
+			sa.hosts = map[string]int{}
+		}
+		sa.hosts[h]++
+	}
 	route := TemplatePath(e.Path)
 	if e.Proto == "grpc" {
 		route = e.Path
@@ -280,11 +290,41 @@ func (a *NetAnalyzer) Report() NetReport {
 	return r
 }
 
+// serviceOf names a server: --name first, then the Host (or :authority) its requests carried, else
+// its address.
 func (a *NetAnalyzer) serviceOf(addr string) string {
 	if n := a.o.Names[addr]; n != "" {
 		return n
 	}
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		if s := a.servers[ap]; s != nil && len(s.hosts) > 0 {
+			return topKey(s.hosts)
+		}
+	}
 	return addr
+}
+
+// hostName is the service a Host header names: the port dropped, a Kubernetes FQDN cut to the service
+// (shipping.shop.svc.cluster.local → shipping); an IP literal names nothing.
+func hostName(h string) string {
+	h = strings.TrimSpace(strings.ToLower(h))
+	if h == "" {
+		return ""
+	}
+	if hp, _, err := net.SplitHostPort(h); err == nil {
+		h = hp
+	}
+	h = strings.Trim(h, "[]")
+	if _, err := netip.ParseAddr(h); err == nil || len(h) > 253 {
+		return ""
+	}
+	if i := strings.Index(h, ".svc"); i > 0 {
+		h = h[:i]
+	}
+	if first, rest, ok := strings.Cut(h, "."); ok && !strings.Contains(rest, ".") {
+		return first // service.namespace
+	}
+	return h
 }
 
 func (a *NetAnalyzer) sortedEndpoints() []*endpointAgg {
@@ -358,7 +398,7 @@ func (a *NetAnalyzer) serverRows() []NetServer {
 			RTTP50Ms: Ms(percentile(s.rtts, 0.5)), RTTP99Ms: Ms(percentile(s.rtts, 0.99)),
 			Requests: s.requests, TLS: s.tls, TLSFailures: s.tlsFail, ShortConnections: s.short,
 		}
-		if n := a.o.Names[row.Server]; n != "" {
+		if n := a.serviceOf(row.Server); n != row.Server {
 			row.Service = n
 		}
 		if s.dataSegs > 0 {

@@ -190,10 +190,11 @@ func (c *Conn) ZeroWindow() {
 	c.put(Segment{Src: c.Client, Dst: c.Server, Seq: c.cseq, Ack: c.sseq, ACK: true, Window: 1})
 }
 
-// HTTPRequest is an HTTP/1.1 request's bytes, with a traceparent when trace is set.
+// HTTPRequest is an HTTP/1.1 request's bytes, with a traceparent when trace is set. It carries no Host
+// header, so the servers are known by address (a Host header names a server in dbg net).
 func HTTPRequest(method, path, trace string) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: svc\r\nUser-Agent: pcapgen\r\n", method, path)
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nUser-Agent: pcapgen\r\n", method, path)
 	if trace != "" {
 		fmt.Fprintf(&b, "traceparent: 00-%s-00f067aa0ba902b7-01\r\nX-Request-ID: req-%s\r\n", trace, trace[:8])
 	}

@@ -93,7 +93,7 @@ func Incident(w *Writer, rounds int) error {
 		c = w.Dial(next(), GRPC, at, 300*time.Microsecond)
 		h := NewH2()
 		req := append(Preface(), h.Headers(0, 1, false, ":method", "POST", ":scheme", "http", ":path", "/shop.Inventory/Reserve",
-			":authority", "inventory", "content-type", "application/grpc", "traceparent", "00-"+TraceID(n)+"-00f067aa0ba902b7-01")...)
+			":authority", "10.99.0.16:50051", "content-type", "application/grpc", "traceparent", "00-"+TraceID(n)+"-00f067aa0ba902b7-01")...)
 		req = append(req, Data(1, true, []byte{0, 0, 0, 0, 2, 8, 1})...)
 		c.Send(true, req, time.Millisecond, nil)
 		code := "0"

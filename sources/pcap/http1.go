@@ -48,6 +48,7 @@ type h1req struct {
 	n            int64
 	t            time.Time
 	trace, corr  string
+	host         string
 }
 
 type h1conn struct {
@@ -227,6 +228,7 @@ func (h *h1conn) request(block []byte, d *h1dir) {
 		r.proto = "http/1.0"
 	}
 	r.trace, r.corr = ids(hdr.Get)
+	r.host = hdr.Get("Host")
 	if len(h.pending) < 10000 {
 		h.pending = append(h.pending, r)
 	}
@@ -258,7 +260,7 @@ func (h *h1conn) response(block []byte, d *h1dir) {
 		h.emit(investigate.NetExchange{
 			Client: h.client, Server: h.server, Proto: req.proto, Method: req.method, Path: req.path,
 			Status: code, GRPCStatus: -1, ResetCode: -1, Start: req.t, End: d.hdrT,
-			ReqPacket: req.n, RespPacket: d.hdrN, TraceID: req.trace, CorrelationID: req.corr,
+			ReqPacket: req.n, RespPacket: d.hdrN, TraceID: req.trace, CorrelationID: req.corr, Host: req.host,
 		})
 	}
 	switch {
@@ -319,7 +321,7 @@ func (h *h1conn) close() {
 	for _, r := range h.pending {
 		h.emit(investigate.NetExchange{
 			Client: h.client, Server: h.server, Proto: r.proto, Method: r.method, Path: r.path,
-			GRPCStatus: -1, ResetCode: -1, Start: r.t, ReqPacket: r.n, TraceID: r.trace, CorrelationID: r.corr,
+			GRPCStatus: -1, ResetCode: -1, Start: r.t, ReqPacket: r.n, TraceID: r.trace, CorrelationID: r.corr, Host: r.host,
 		})
 	}
 	h.pending = nil

@@ -233,6 +233,7 @@ func (h *h2conn) headerBlock(dir int) {
 			st.grpc, st.req.Proto, st.req.Method = true, "grpc", "gRPC"
 		}
 		st.req.TraceID, st.req.CorrelationID = ids(get)
+		st.req.Host = get(":authority")
 		h.streams[id] = st
 		return
 	}
