@@ -172,7 +172,7 @@ func captureRun(ctx context.Context, opts *ChecklistOptions, out string) error {
 	for _, st := range rep.Steps {
 		c.Manifest.Queries = append(c.Manifest.Queries, st.Queries...)
 	}
-	c.Manifest.Queries = uniqueStrings(c.Manifest.Queries)
+	c.Manifest.Queries = investigate.Distinct(c.Manifest.Queries)
 	for _, ch := range inv.Sources.Changes {
 		c.Manifest.Changes = append(c.Manifest.Changes, bundle.Change(ch))
 	}
@@ -184,16 +184,4 @@ func captureRun(ctx context.Context, opts *ChecklistOptions, out string) error {
 		fmt.Fprintln(opts.IO.ErrOut, "dbg: warning: partial capture; "+cleanLine(strings.Join(unread, "; ")))
 	}
 	return nil
-}
-
-func uniqueStrings(in []string) []string {
-	seen := map[string]bool{}
-	out := []string{}
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -156,18 +156,6 @@ func (sc scenario) entry() string {
 	return demo.Frontend
 }
 
-// scenarioScrapeConfig is one Prometheus job per service (job = service name, the usual convention),
-// each scraped every interval.
-func scenarioScrapeConfig(urls map[string]string, interval time.Duration) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  evaluation_interval: %s\nscrape_configs:\n", interval, interval)
-	for _, name := range demo.Services {
-		fmt.Fprintf(&b, "  - job_name: %q\n    honor_labels: true\n    static_configs:\n      - targets: [%q]\n        labels: {service: %q}\n",
-			name, strings.TrimPrefix(urls[name], "http://"), name)
-	}
-	return b.String()
-}
-
 // DemoScenariosOptions is everything `go run ./demo scenarios` needs.
 type DemoScenariosOptions struct {
 	IO       *cmd.IOStreams
@@ -346,7 +334,7 @@ func runScenarios(ctx context.Context, o *DemoScenariosOptions, dir string, list
 		scrape = 2 * time.Second
 	}
 	fmt.Fprintf(progress, "scenarios: starting Jaeger, VictoriaLogs and Prometheus in %s\n", dir)
-	srv, err := servers.StartServers(ctx, filepath.Join(dir, "servers"), scenarioScrapeConfig(urls, scrape))
+	srv, err := servers.StartServers(ctx, filepath.Join(dir, "servers"), demo.ScrapeConfig(urls, scrape))
 	if err != nil {
 		return nil, fmt.Errorf("start the backends: %w", err)
 	}

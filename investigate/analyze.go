@@ -628,6 +628,18 @@ func fmtDur(d time.Duration) string {
 // FormatDuration is fmtDur for other packages (render).
 func FormatDuration(d time.Duration) string { return fmtDur(d) }
 
+// FormatMs is a figure in milliseconds (the JSON's *_ms) as people read latency: 1.20s, 340ms,
+// 12.5ms, 800µs. The one millisecond formatter: analyses' titles and every printer use it.
+func FormatMs(ms float64) string {
+	switch {
+	case ms == 0:
+		return "0ms" // the axis origin, an unmeasured figure: "0µs" would claim a precision it lacks
+	case ms < 0:
+		return "-" + FormatMs(-ms)
+	}
+	return fmtDur(time.Duration(ms * float64(time.Millisecond)))
+}
+
 // AnalyzeTraces runs AnalyzeTrace over every trace on every core (the analyses are pure and
 // independent) and returns the reports in the traces' order: the multi-trace analysis of `dbg trace
 // --service`, `dbg db` and the checklist.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dbgtool/dbg/internal/loggen"
 )
 
 func TestMaskToken(t *testing.T) {
@@ -174,7 +176,7 @@ func TestComparePatternsEmptyBaseline(t *testing.T) {
 }
 
 func BenchmarkMiner(b *testing.B) {
-	lines := GenerateLogLines(10000, 1)
+	lines := loggen.Lines(10000, 1)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -381,7 +381,7 @@ func latencyTable(in *LatencyInput, o HotspotOptions) (LatencyTable, []Finding) 
 			q := in.queriesFor(k.Service)
 			fs = append(fs, Finding{
 				Kind: KindLatencyHotspot, Score: r.Score, Service: r.Service, Operation: r.Operation,
-				Title: fmt.Sprintf("%s p99 %s, %.1fx its baseline %s", r.Operation, fmtMs(r.P99Ms), r.Ratio, fmtMs(r.BaselineP99Ms)),
+				Title: fmt.Sprintf("%s p99 %s, %.1fx its baseline %s", r.Operation, FormatMs(r.P99Ms), r.Ratio, FormatMs(r.BaselineP99Ms)),
 				Evidence: map[string]any{"p99_ms": r.P99Ms, "baseline_p99_ms": r.BaselineP99Ms, "ratio": r.Ratio,
 					"p50_ms": r.P50Ms, "baseline_p50_ms": r.BaselineP50Ms, "query": q.Query, "graph": q.Link},
 				Links:          evidenceLinks(q.Link),
@@ -583,10 +583,6 @@ func saturationAdvice(resource string) string {
 		return "Calls are being rejected to protect a dependency: look at that dependency's errors and latency."
 	}
 	return ""
-}
-
-func fmtMs(ms float64) string {
-	return FormatDuration(time.Duration(ms * float64(time.Millisecond)))
 }
 
 func fmtNum(v float64) string {

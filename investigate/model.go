@@ -146,15 +146,26 @@ type Trace struct {
 
 // Services returns the distinct service names in the trace, sorted.
 func (t *Trace) Services() []string {
-	seen := map[string]bool{}
-	out := []string{}
+	out := make([]string, len(t.Spans))
 	for i := range t.Spans {
-		if s := t.Spans[i].Service; !seen[s] {
-			seen[s] = true
-			out = append(out, s)
+		out[i] = t.Spans[i].Service
+	}
+	out = Distinct(out)
+	sortStrings(out)
+	return out
+}
+
+// Distinct returns the strings of s without repeats, first occurrences in their order, in a new slice
+// (never nil; s is left as it was). The one string dedupe of the module.
+func Distinct(s []string) []string {
+	seen := make(map[string]bool, len(s))
+	out := make([]string, 0, len(s))
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
 		}
 	}
-	sortStrings(out)
 	return out
 }
 

@@ -463,14 +463,14 @@ func slowQueryFinding(q *QueryStat) Finding {
 	slowness := min(1, q.P99Ms/1000)
 	score := 0.2 + 0.45*q.Share + 0.35*slowness
 	title := fmt.Sprintf("slow query: %s takes %s at p99, %s in total over %d calls (%.0f%% of database time)",
-		shortStatement(q.Statement), queryMs(q.P99Ms), queryMs(q.TotalMs), q.Count, q.Share*100)
+		shortStatement(q.Statement), FormatMs(q.P99Ms), FormatMs(q.TotalMs), q.Count, q.Share*100)
 	switch {
 	case q.Change == ChangeNew:
 		score += 0.15
 		title += "; new in this window"
 	case q.Change == ChangeSlower:
 		score += 0.15
-		title += fmt.Sprintf("; p99 was %s", queryMs(q.Baseline.P99Ms))
+		title += fmt.Sprintf("; p99 was %s", FormatMs(q.Baseline.P99Ms))
 	}
 	ev := queryEvidence(q)
 	ev["value"] = q.TotalMs
@@ -527,5 +527,3 @@ func shortStatement(s string) string {
 	}
 	return fmt.Sprintf("%q", s)
 }
-
-func queryMs(ms float64) string { return fmtDur(time.Duration(ms * float64(time.Millisecond))) }

@@ -123,7 +123,7 @@ func ChaosRun(w io.Writer, r *chaos.RunResult, f Format, o Options) error {
 		if ph.r == nil {
 			continue
 		}
-		rows = append(rows, []string{ph.name, fmt.Sprint(ph.r.Requests), msStr(ph.r.Latency.P50Ms), msStr(ph.r.Latency.P99Ms), fmt.Sprintf("%.1f%%", (1-ph.r.SuccessRatio)*100)})
+		rows = append(rows, []string{ph.name, fmt.Sprint(ph.r.Requests), millis(ph.r.Latency.P50Ms), millis(ph.r.Latency.P99Ms), fmt.Sprintf("%.1f%%", (1-ph.r.SuccessRatio)*100)})
 	}
 	return table(w, md, []string{"phase", "requests", "p50", "p99", "errors"}, rows)
 }

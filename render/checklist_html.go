@@ -284,11 +284,11 @@ func newHTMLWaterfall(ex *checklist.Exemplar, suspect *investigate.Finding) *htm
 	}
 	barW := wfWidth - wfLabel - wfRight
 	scale := func(ms float64) float64 { return wfLabel + barW*ms/total }
-	wf := &htmlWaterfall{TraceID: Clean(ex.TraceID), Duration: htmlMs(ex.DurationMs), Truncated: ex.Truncated,
+	wf := &htmlWaterfall{TraceID: Clean(ex.TraceID), Duration: millis(ex.DurationMs), Truncated: ex.Truncated,
 		Width: f1(wfWidth), Height: f1(wfTop + wfRow*float64(len(ex.Spans)) + 6), AxisY: f1(wfTop - 10),
 		GridBottom: f1(wfTop + wfRow*float64(len(ex.Spans))), LabelX: f1(wfLabel - 8)}
 	for _, t := range niceTicks(total) {
-		wf.Ticks = append(wf.Ticks, htmlWFTick{X: f1(scale(t)), Label: htmlMs(t)})
+		wf.Ticks = append(wf.Ticks, htmlWFTick{X: f1(scale(t)), Label: millis(t)})
 	}
 	for i, s := range ex.Spans {
 		start, dur := finiteNonNeg(s.StartMs), finiteNonNeg(s.DurationMs)
@@ -309,10 +309,10 @@ func newHTMLWaterfall(ex *checklist.Exemplar, suspect *investigate.Finding) *htm
 		depth := min(max(s.Depth, 0), 20)
 		name := Clean(s.Service) + ": " + Clean(s.Operation)
 		maxChars := max(8, 52-2*depth)
-		span := htmlWFSpan{Class: class, Odd: i%2 == 1, Suspect: isSuspect, Label: Truncate(name, maxChars), Duration: htmlMs(dur),
+		span := htmlWFSpan{Class: class, Odd: i%2 == 1, Suspect: isSuspect, Label: Truncate(name, maxChars), Duration: millis(dur),
 			X: f1(x), Y: f1(y + 4), W: f1(w), H: f1(wfRow - 8), RowY: f1(y),
 			LabelX: f1(6 + wfIndent*float64(depth)), TextY: f1(y + 14)}
-		title := fmt.Sprintf("%s\n%s at +%s", name, htmlMs(dur), htmlMs(start))
+		title := fmt.Sprintf("%s\n%s at +%s", name, millis(dur), millis(start))
 		if s.OnPath {
 			title += "\non the critical path"
 		}
@@ -358,18 +358,6 @@ func finiteNonNeg(v float64) float64 {
 
 func f1(v float64) string { return fmt.Sprintf("%.1f", v) }
 
-func htmlMs(ms float64) string {
-	switch {
-	case ms >= 10000:
-		return fmt.Sprintf("%.1fs", ms/1000)
-	case ms >= 1000:
-		return fmt.Sprintf("%.2fs", ms/1000)
-	case ms >= 10 || ms == 0:
-		return fmt.Sprintf("%.0fms", ms)
-	}
-	return fmt.Sprintf("%.1fms", ms)
-}
-
 // --- metric hotspots with sparklines ------------------------------------------------------------
 
 type htmlMetricTable struct {
@@ -402,7 +390,7 @@ func htmlMetricTables(t investigate.HotspotTables) []htmlMetricTable {
 			Columns: []string{"p99", "baseline p99", "ratio", "p50", "baseline p50"}}
 		for _, r := range rs[:min(len(rs), maxMetricRows)] {
 			mt.Rows = append(mt.Rows, row(r.Service, r.Operation, r.Regression, r.Sparkline,
-				htmlMs(r.P99Ms), htmlMs(r.BaselineP99Ms), ratio(r.Ratio), htmlMs(r.P50Ms), htmlMs(r.BaselineP50Ms)))
+				millis(r.P99Ms), millis(r.BaselineP99Ms), ratio(r.Ratio), millis(r.P50Ms), millis(r.BaselineP50Ms)))
 		}
 		out = append(out, mt)
 	}

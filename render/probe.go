@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/dbgtool/dbg/probe"
@@ -32,8 +31,8 @@ func Probe(w io.Writer, r *probe.Result, f Format, o Options) error {
 	rows := [][]string{
 		{"requests", fmt.Sprintf("%d of %d planned, %.1f/s achieved (asked %.1f/s), %.1fs", r.Requests, r.Planned, r.Rate, r.TargetRate, r.DurationMs/1000)},
 		{"success", fmt.Sprintf("%.2f%% (%.1f ok/s)", r.SuccessRatio*100, r.Throughput)},
-		{"latency", fmt.Sprintf("min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  max %s", msStr(lat.MinMs), msStr(lat.MeanMs),
-			msStr(lat.P50Ms), msStr(lat.P90Ms), msStr(lat.P95Ms), msStr(lat.P99Ms), msStr(lat.MaxMs))},
+		{"latency", fmt.Sprintf("min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  max %s", millis(lat.MinMs), millis(lat.MeanMs),
+			millis(lat.P50Ms), millis(lat.P90Ms), millis(lat.P95Ms), millis(lat.P99Ms), millis(lat.MaxMs))},
 		{"status codes", countList(r.StatusCodes)},
 		{"errors", countList(r.Errors)},
 	}
@@ -106,9 +105,9 @@ func histogramBars(b *strings.Builder, hs []probe.Bucket, width int) {
 		top = max(top, h.Count)
 	}
 	for _, h := range hs {
-		rng := fmt.Sprintf("[%s, %s)", msStr(h.FromMs), msStr(h.ToMs))
+		rng := fmt.Sprintf("[%s, %s)", millis(h.FromMs), millis(h.ToMs))
 		if h.ToMs == 0 {
-			rng = fmt.Sprintf("[%s, +inf)", msStr(h.FromMs))
+			rng = fmt.Sprintf("[%s, +inf)", millis(h.FromMs))
 		}
 		n := 0
 		if top > 0 {
@@ -128,19 +127,7 @@ func ProbeProgress(p probe.Progress) string {
 	if p.Elapsed > 0 {
 		rate = float64(p.Sent) / p.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("probe: %d/%d (%.0f%%)  %.1f/s  failed %d  p99 %s", p.Sent, p.Planned, pct, rate, p.Failed, msStr(float64(p.P99.Microseconds())/1000))
-}
-
-func msStr(v float64) string {
-	switch {
-	case v == 0:
-		return "0"
-	case v >= 1000:
-		return strconv.FormatFloat(v/1000, 'f', 2, 64) + "s"
-	case v >= 10:
-		return strconv.FormatFloat(v, 'f', 0, 64) + "ms"
-	}
-	return strconv.FormatFloat(v, 'f', 2, 64) + "ms"
+	return fmt.Sprintf("probe: %d/%d (%.0f%%)  %.1f/s  failed %d  p99 %s", p.Sent, p.Planned, pct, rate, p.Failed, millis(float64(p.P99.Microseconds())/1000))
 }
 
 // countList writes "200: 95, 503: 5" in key order; "none" when empty.

@@ -5,18 +5,12 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/dbgtool/dbg/investigate"
 )
 
 // millis is a duration in milliseconds as people read latency: 1.20s, 340ms, 12.5ms, 800µs.
-func millis(ms float64) string {
-	if ms < 0 {
-		return "-" + millis(-ms)
-	}
-	return investigate.FormatDuration(time.Duration(ms * float64(time.Millisecond)))
-}
+func millis(ms float64) string { return investigate.FormatMs(ms) }
 
 // millisOrDash is millis, with "-" for a figure that was not measured (zero or less).
 func millisOrDash(ms float64) string {

@@ -12,8 +12,8 @@ command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null;
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/dbg" .
-go run ./testdata/loggen -n "$lines" >"$work/lines.txt"
-go run ./testdata/loggen -n "$((lines * 2))" -seed 2 >"$work/lines2.txt"
+go run ./internal/loggen/cmd/loggen -n "$lines" >"$work/lines.txt"
+go run ./internal/loggen/cmd/loggen -n "$((lines * 2))" -seed 2 >"$work/lines2.txt"
 size=$(stat -c %s "$work/lines.txt")
 echo "file: $lines generated log lines, $((size / 1048576)) MiB (12 templates with numbers, IDs, UUIDs, IPs)"
 measure() { # name, command... → appends "seconds kb" to $work/name.times

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dbgtool/dbg/internal/servers"
 )
 
 // SystemConfig says how to start the whole demo.
@@ -90,8 +92,8 @@ func Start(ctx context.Context, cfg SystemConfig) (*System, error) {
 	}
 	ports := cfg.Ports
 	if len(ports) == 0 {
-		if ports, err = freePorts(len(Services) + 1); err != nil {
-			return nil, err
+		if ports, err = servers.FreeLoopbackPorts(len(Services) + 1); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
 	if len(ports) != len(Services)+1 {
@@ -259,37 +261,19 @@ func tracesURL(u string) (string, error) {
 	return u, nil
 }
 
-// ScrapeConfig is a Prometheus configuration that scrapes every service's /metrics, with a service
-// label on each target.
+// ScrapeConfig is a Prometheus configuration that scrapes every service's /metrics every interval:
+// one job per service named after it (the usual convention, which dbg's per-job saturation checks
+// read), with a service label on each target too.
 func ScrapeConfig(services map[string]string, interval time.Duration) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  evaluation_interval: %s\nscrape_configs:\n  - job_name: dbg-demo\n    honor_labels: true\n    static_configs:\n",
-		interval, interval)
+	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  evaluation_interval: %s\nscrape_configs:\n", interval, interval)
 	for _, name := range Services {
 		if u, ok := services[name]; ok {
-			fmt.Fprintf(&b, "      - targets: [%q]\n        labels: {service: %q}\n", strings.TrimPrefix(u, "http://"), name)
+			fmt.Fprintf(&b, "  - job_name: %q\n    honor_labels: true\n    static_configs:\n      - targets: [%q]\n        labels: {service: %q}\n",
+				name, strings.TrimPrefix(u, "http://"), name)
 		}
 	}
 	return b.String()
-}
-
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("demo: no free port on 127.0.0.1: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func waitHealthy(ctx context.Context, url string, timeout time.Duration, exited <-chan struct{}) error {

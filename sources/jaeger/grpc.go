@@ -369,24 +369,9 @@ func convertModelSpans(spans []model.Span) []*investigate.Trace {
 		if n := missing[tr]; n > 0 {
 			tr.Warnings = append(tr.Warnings, strconv.Itoa(n)+" span(s) have no process; service shown as \"unknown\"")
 		}
-		tr.Warnings = dedupe(tr.Warnings)
+		tr.Warnings = investigate.Distinct(tr.Warnings)
 	}
 	return order
-}
-
-func dedupe(s []string) []string {
-	if len(s) < 2 {
-		return s
-	}
-	seen := map[string]bool{}
-	out := s[:0]
-	for _, v := range s {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // modelAttrs keeps each tag's value as text, as the classic JSON decoder does.

@@ -360,18 +360,9 @@ func (h *httpBackend) operations(ctx context.Context, service string) ([]string,
 	return sorted(out), nil
 }
 
+// sorted is the distinct names of s in order (never nil).
 func sorted(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	seen := make(map[string]bool, len(s))
-	out := s[:0]
-	for _, v := range s {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
+	out := investigate.Distinct(s)
 	sort.Strings(out)
 	return out
 }

@@ -665,7 +665,7 @@ type valuesMemo struct {
 func (m *valuesMemo) scoped(matches []string, use func([]map[string]string)) (job, bool) {
 	m.matches = append(m.matches, matches...)
 	return askOnce(m.sets, "scoped", m.mu, use, func(ctx context.Context) ([]map[string]string, error) {
-		return m.rec.series(ctx, dedupe(m.matches), m.w.BaselineStart, m.w.End)
+		return m.rec.series(ctx, investigate.Distinct(m.matches), m.w.BaselineStart, m.w.End)
 	})
 }
 

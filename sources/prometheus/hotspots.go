@@ -287,11 +287,11 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 	}
 	in.Convention = strings.Join(used, ", ")
 	if nLat == 0 {
-		in.Latency.Note = "no request-duration histogram found" + forService + "; looked for " + strings.Join(dedupe(histNames), ", ") +
+		in.Latency.Note = "no request-duration histogram found" + forService + "; looked for " + strings.Join(investigate.Distinct(histNames), ", ") +
 			" and any histogram or summary with a route or service label"
 	}
 	if nReq == 0 {
-		in.Requests.Note = "no request counter found" + forService + "; looked for " + strings.Join(dedupe(counterNames), ", ") +
+		in.Requests.Note = "no request counter found" + forService + "; looked for " + strings.Join(investigate.Distinct(counterNames), ", ") +
 			" and any request counter with a route or status label"
 	}
 	var notes []string
@@ -321,7 +321,7 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 		for _, sc := range saturationChecks {
 			looked = append(looked, sc.metrics[0])
 		}
-		in.Saturation.Note = "no saturation metrics found" + forService + "; looked for " + strings.Join(dedupe(looked), ", ")
+		in.Saturation.Note = "no saturation metrics found" + forService + "; looked for " + strings.Join(investigate.Distinct(looked), ", ")
 	}
 	err = overrideHint(runJobs(ctx, jobs, hq.Concurrency), hq)
 	for _, u := range d.uses {
@@ -405,18 +405,6 @@ func (u *Use) label() string {
 		return base + " (by shape)"
 	}
 	return u.Convention
-}
-
-func dedupe(s []string) []string {
-	seen := map[string]bool{}
-	out := s[:0:0]
-	for _, x := range s {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 func (s *Source) link(q string, w investigate.Window) string { return s.GraphLink(q, w.Start, w.End) }

@@ -11,14 +11,11 @@ var (
 	legacyMetric = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 )
 
-// Quote makes s a PromQL string literal. Every user-supplied label value goes through it (or QuoteRegex),
+// Quote makes s a PromQL string literal. Every user-supplied label value goes through it,
 // so a value can never end the string and change the query.
 func Quote(s string) string {
 	return strconv.Quote(s)
 }
-
-// QuoteRegex makes s a PromQL string literal matching s literally inside a =~ matcher.
-func QuoteRegex(s string) string { return Quote(regexp.QuoteMeta(s)) }
 
 // LabelName returns a label name as PromQL takes it: bare when it is a classic name, quoted otherwise
 // (Prometheus 3's UTF-8 names such as "http.route").

@@ -1,21 +1,24 @@
-package investigate
+// Package loggen makes synthetic service log messages with known templates, for the log-pattern
+// benchmarks and scripts/bench-logs.sh (go run ./internal/loggen/cmd/loggen). Like the other
+// generators in internal/, it is test data, not analysis.
+package loggen
 
 import (
 	"fmt"
 	"math/rand/v2"
 )
 
-// GenerateLogLines makes n synthetic service log messages from a few dozen templates whose variable
+// Lines makes n synthetic service log messages from a few dozen templates whose variable
 // parts are numbers, IDs, UUIDs, IPs and durations, for benchmarks and the bench-logs script. The same
 // seed gives the same lines.
-func GenerateLogLines(n int, seed uint64) []string {
+func Lines(n int, seed uint64) []string {
 	out := make([]string, 0, n)
-	GenerateLogLinesTo(n, seed, func(s string) { out = append(out, s) })
+	LinesTo(n, seed, func(s string) { out = append(out, s) })
 	return out
 }
 
-// GenerateLogLinesTo is GenerateLogLines without holding the lines.
-func GenerateLogLinesTo(n int, seed uint64, emit func(string)) {
+// LinesTo is Lines without holding the lines.
+func LinesTo(n int, seed uint64, emit func(string)) {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	services := []string{"checkout", "payment", "inventory", "shipping", "frontend", "auth"}
 	tmpl := []func() string{

@@ -1,5 +1,5 @@
 // Command loggen writes synthetic service log messages, one a line, for scripts/bench-logs.sh:
-// go run ./testdata/loggen -n 1000000 > lines.txt
+// go run ./internal/loggen/cmd/loggen -n 1000000 > lines.txt
 package main
 
 import (
@@ -7,7 +7,7 @@ import (
 	"flag"
 	"os"
 
-	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/internal/loggen"
 )
 
 func main() {
@@ -16,7 +16,7 @@ func main() {
 	flag.Parse()
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
 	defer w.Flush()
-	investigate.GenerateLogLinesTo(*n, *seed, func(s string) {
+	loggen.LinesTo(*n, *seed, func(s string) {
 		w.WriteString(s)
 		w.WriteByte('\n')
 	})
