@@ -348,13 +348,13 @@ func saturationNames(ctx context.Context, rec *recorder, service string, w inves
 		names = append(names, sc.metrics...)
 		labels = append(labels, sc.group[0])
 	}
-	quoted := dedupe(names)
+	quoted := investigate.Distinct(names)
 	for i, n := range quoted {
 		quoted[i] = regexp.QuoteMeta(n)
 	}
 	nameRE := MatchRegex("__name__", strings.Join(quoted, "|"))
 	var match []string
-	for _, l := range dedupe(labels) {
+	for _, l := range investigate.Distinct(labels) {
 		match = append(match, "{"+nameRE+", "+serviceMatcher(l, service)+"}")
 	}
 	vals, err := rec.labelValues(ctx, "__name__", match, w.BaselineStart, w.End)
