@@ -39,7 +39,7 @@ func (inv *Investigation) traceFetch(ctx context.Context) func() (traceEvidence,
 		q := investigate.TraceQuery{Service: inv.Service, Start: w.Start, End: w.End, Limit: limit}
 		win, err := src.SearchTraces(ctx, q)
 		if err != nil {
-			return ev, err
+			return ev, blame(inv.Sources.TracesName, err)
 		}
 		ev.Queries = append(ev.Queries, describeTraceQuery(q))
 		qe := q
@@ -100,7 +100,7 @@ func (inv *Investigation) Metrics(ctx context.Context) (metricEvidence, error) {
 		}
 		in, queries, err := inv.Sources.Metrics.Hotspots(ctx, inv.Service, inv.Window)
 		if err != nil {
-			return ev, err
+			return ev, blame(inv.Sources.MetricsName, err)
 		}
 		ev.Input, ev.Queries = in, queries
 		ev.Report = investigate.AnalyzeHotspots(in, inv.Options.Hotspot)
@@ -130,11 +130,11 @@ func (inv *Investigation) Logs(ctx context.Context) (logEvidence, error) {
 		for _, svc := range services {
 			win, q1, err := inv.readLogs(ctx, investigate.LogQuery{Service: svc, Start: w.Start, End: w.End, Limit: inv.Options.LogLimit})
 			if err != nil {
-				return ev, err
+				return ev, blame(inv.Sources.LogsName, err)
 			}
 			base, q2, err := inv.readLogs(ctx, investigate.LogQuery{Service: svc, Start: w.BaselineStart, End: w.BaselineEnd, Limit: inv.Options.LogLimit})
 			if err != nil {
-				return ev, err
+				return ev, blame(inv.Sources.LogsName, err)
 			}
 			ev.Window = append(ev.Window, win...)
 			ev.Baseline = append(ev.Baseline, base...)
@@ -150,6 +150,15 @@ func (inv *Investigation) Logs(ctx context.Context) (logEvidence, error) {
 // and ok says whether the traces arrived.
 func (inv *Investigation) tracesWithin(ctx context.Context) (tev traceEvidence, err error, ok bool) {
 	return inv.traces.within(ctx, halfTimeLeft(ctx), inv.traceFetch(ctx))
+}
+
+// blame makes a source's deadline error name the source: a step cut by the deadline must say which
+// backend did not answer, whatever error text the source itself gave.
+func blame(name string, err error) error {
+	if err == nil || name == "" || !errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), name) {
+		return err
+	}
+	return fmt.Errorf("%s did not answer before the deadline (--timeout): %w", name, err)
 }
 
 // halfTimeLeft is half the time to ctx's deadline (a minute without one).
@@ -230,6 +239,6 @@ func (inv *Investigation) Profiles(ctx context.Context) (profileEvidence, error)
 		}
 		fs, q, err := inv.Sources.Profiles.ProfileFindings(ctx)
 		ev.Findings, ev.Queries = fs, q
-		return ev, err
+		return ev, blame(inv.Sources.ProfileName, err)
 	})
 }

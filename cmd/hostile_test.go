@@ -151,3 +151,58 @@ func runMeasured(args []string) (code int, stdout, stderr string, took time.Dura
 	runtime.ReadMemStats(&after)
 	return code, out.String(), errOut.String(), took, after.TotalAlloc - before.TotalAlloc
 }
+
+// TestRunBudget: one memory budget per run, shared by every source: 8 trace IDs against a Jaeger that
+// answers endless bodies, and the checklist against four such sources, stay within it (the 256 MiB
+// per-response cap alone let them reach 3.2 GB and 2 GB).
+func TestRunBudget(t *testing.T) {
+	srv := hostile.New(hostile.Oversized)
+	defer srv.Close()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(cfg, []byte("profile-samples: 3\nprofile-interval: 10ms\n"), 0o600)
+	cases := map[string][]string{
+		"8 trace IDs": {"trace", "01", "02", "03", "04", "05", "06", "07", "08", "--jaeger-url", srv.URL},
+		"4 sources": {"checklist", "--service", "checkout", "--jaeger-url", srv.URL, "--prometheus-url", srv.URL,
+			"--victorialogs-url", srv.URL, "--target", srv.URL, "--config", cfg},
+	}
+	for name, args := range cases {
+		t.Run(name, func(t *testing.T) {
+			code, _, stderr, took, alloc := runMeasured(append(args, "--timeout", "10s", "--max-read-bytes", "64MiB"))
+			t.Logf("%s (%s, %d MiB allocated)", strings.TrimSpace(stderr), took.Round(time.Millisecond), alloc>>20)
+			if code != ExitFailed {
+				t.Errorf("exit %d, want 1: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, "max-read-bytes") && !strings.Contains(stderr, "limit") {
+				t.Errorf("stderr does not name the limit: %q", stderr)
+			}
+			if alloc > 400<<20 {
+				t.Errorf("allocated %d MiB with a 64 MiB run budget", alloc>>20)
+			}
+		})
+	}
+}
+
+// TestReportsCarryNoSecret: a Prometheus that echoes the credential in its 401 body and a Jaeger that
+// echoes every header: no report format, and not stderr, shows the token.
+func TestReportsCarryNoSecret(t *testing.T) {
+	prom := hostile.New(hostile.Unauthorized)
+	defer prom.Close()
+	jaeger := hostile.New(hostile.Forbidden)
+	defer jaeger.Close()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(cfg, []byte("prometheus-token: "+matrixSecret+"\njaeger-username: admin\njaeger-password: "+matrixSecret+"\n"), 0o600)
+	for _, format := range []string{"table", "json", "markdown", "html"} {
+		code, stdout, stderr, _, _ := runMeasured([]string{"checklist", "--service", "checkout", "--config", cfg, "--timeout", "5s",
+			"--prometheus-url", prom.URL, "--jaeger-url", jaeger.URL, "-o", format})
+		if code != ExitFailed || !strings.Contains(stdout, "401") {
+			t.Errorf("%s: exit %d, report without the 401: %.400s / %s", format, code, stdout, stderr)
+		}
+		if strings.Contains(stdout+stderr, matrixSecret) || strings.Contains(stdout+stderr, "YWRtaW46bWF0cml4") {
+			t.Errorf("%s: the credential is in the output", format)
+		}
+	}
+	code, stdout, _, _, _ := runMeasured([]string{"doctor", "--config", cfg, "--timeout", "5s", "--prometheus-url", prom.URL, "--jaeger-url", jaeger.URL})
+	if strings.Contains(stdout, matrixSecret) || !strings.Contains(stdout, "401") {
+		t.Errorf("doctor (exit %d): %s", code, stdout)
+	}
+}

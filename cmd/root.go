@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +25,9 @@ type Factory struct {
 	IO     *IOStreams
 	Now    func() time.Time
 	Getenv func(string) string
+	// MemoryLimit sets the Go runtime's soft memory limit (debug.SetMemoryLimit) from the run's memory
+	// budget; nil in tests, which share one process.
+	MemoryLimit func(int64) int64
 }
 
 // commands are registered by each command file's init, so adding a command touches only its own file.
@@ -35,7 +39,7 @@ func register(newCmd func(*Factory) *cobra.Command) { commands = append(commands
 func Execute() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	f := &Factory{IO: SystemStreams(), Now: time.Now, Getenv: os.Getenv}
+	f := &Factory{IO: SystemStreams(), Now: time.Now, Getenv: os.Getenv, MemoryLimit: debug.SetMemoryLimit}
 	return Run(ctx, f, os.Args[1:])
 }
 

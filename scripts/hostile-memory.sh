@@ -34,16 +34,18 @@ serve() { # fault port
 }
 PIDS=""
 trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done' EXIT
-serve gzipfile 18081
-serve oversized 18082
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+P1=$(free_port); P2=$(free_port)
+serve gzipfile "$P1"
+serve oversized "$P2"
 sleep 1
 
 measure profile-file-gzip   profile heap --file "$WORK/bomb.pb.gz" --timeout 60s
-measure pprof-gzip-body     profile heap --target http://127.0.0.1:18081 --timeout 60s
+measure pprof-gzip-body     profile heap --target http://127.0.0.1:$P1 --timeout 60s
 measure otlp-nesting-50MB   trace --file "$WORK/nesting.json" --timeout 60s
 measure bundle-tar-bomb     checklist --from "$WORK/bomb.tar.gz" --timeout 60s
 measure trace-2GB-one-byte  trace --file "$WORK/onebyte.json" --timeout 60s
 measure logs-2GB-one-byte   logs --file "$WORK/onebyte.json" --timeout 60s
-measure jaeger-8-ids        trace 01 02 03 04 05 06 07 08 --jaeger-url http://127.0.0.1:18082 --timeout 60s
-measure checklist-4-sources checklist --service x --jaeger-url http://127.0.0.1:18082 --prometheus-url http://127.0.0.1:18082 \
-  --victorialogs-url http://127.0.0.1:18082 --target http://127.0.0.1:18082 --timeout 60s
+measure jaeger-8-ids        trace 01 02 03 04 05 06 07 08 --jaeger-url http://127.0.0.1:$P2 --timeout 60s
+measure checklist-4-sources checklist --service x --jaeger-url http://127.0.0.1:$P2 --prometheus-url http://127.0.0.1:$P2 \
+  --victorialogs-url http://127.0.0.1:$P2 --target http://127.0.0.1:$P2 --timeout 60s

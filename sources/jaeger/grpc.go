@@ -302,6 +302,9 @@ func (g *grpcBackend) collect(recv func() (*api.SpansResponseChunk, error)) ([]*
 		if total > g.ep.MaxBytes {
 			return nil, fmt.Errorf("Jaeger at %s: %w of %d MiB; raise jaeger-max-response-bytes in the config if this is expected", g.url, httpx.ErrTooLarge, g.ep.MaxBytes>>20)
 		}
+		if err := g.ep.Budget.Take(int64(chunk.Size())); err != nil { // the run's budget, shared with the other sources
+			return nil, fmt.Errorf("Jaeger at %s: %w", g.url, err)
+		}
 		for _, part := range convertModelSpans(chunk.Spans) {
 			tr := byID[part.ID]
 			if tr == nil {

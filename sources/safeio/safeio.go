@@ -169,27 +169,41 @@ func Gunzip(r io.Reader, max int64, what, raise string) (io.Reader, error) {
 }
 
 // GunzipBytes decompresses b when it is gzip (repeatedly, for a gzip inside a gzip, up to three layers)
-// with at most max decompressed bytes; other bytes are returned as they are.
+// with at most max decompressed bytes; other bytes are returned as they are. It decompresses twice:
+// once counting, once into a buffer of exactly that size, so a bomb fails having allocated nothing
+// (one pass into a growing buffer held about 2.5 times the limit at its peak).
 func GunzipBytes(b []byte, max int64, what, raise string) ([]byte, error) {
 	for layer := 0; IsGzip(b); layer++ {
 		if layer == 3 {
 			return nil, fmt.Errorf("%s is gzip inside gzip more than three times: not a profile or export", what)
 		}
-		r, err := Gunzip(bufio.NewReader(bytes.NewReader(b)), max, what, raise)
+		n, err := gunzipTo(io.Discard, b, max, what, raise)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+			return nil, err
 		}
-		out, err := io.ReadAll(r)
-		if err != nil {
-			if errors.Is(err, ErrLimit) {
-				return nil, err
-			}
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, fmt.Errorf("%s: truncated profile or export (the gzip ends early); fetch or copy it again", what)
-			}
-			return nil, fmt.Errorf("%s: damaged gzip (%v)", what, err)
+		out := bytes.NewBuffer(make([]byte, 0, n))
+		if _, err := gunzipTo(out, b, max, what, raise); err != nil {
+			return nil, err
 		}
-		b = out
+		b = out.Bytes()
 	}
 	return b, nil
+}
+
+func gunzipTo(w io.Writer, b []byte, max int64, what, raise string) (int64, error) {
+	r, err := Gunzip(bufio.NewReader(bytes.NewReader(b)), max, what, raise)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := io.Copy(w, r)
+	if err != nil {
+		if errors.Is(err, ErrLimit) {
+			return 0, err
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, fmt.Errorf("%s: truncated profile or export (the gzip ends early); fetch or copy it again", what)
+		}
+		return 0, fmt.Errorf("%s: damaged gzip (%v)", what, err)
+	}
+	return n, nil
 }
