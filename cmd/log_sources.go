@@ -32,7 +32,7 @@ func buildLogSource(s *Settings, f *Factory, file string) (LogSource, string, er
 				lf = logline.FormatPlain
 			}
 		}
-		src := &files.LogFile{Path: file, Stdin: f.IO.In, Parser: logline.NewParser(lf, names, re)}
+		src := &files.LogFile{Path: file, Stdin: f.IO.In, Parser: logline.NewParser(lf, names, re), Renames: renames}
 		return src, src.Name(), nil
 	}
 	configured := []string{}

@@ -136,6 +136,35 @@ func join(op ExprOp, es []*LogExpr) *LogExpr {
 	return &LogExpr{Op: op, Args: args}
 }
 
+// Rename returns e with the fields named in m renamed (m maps a name as typed, or its canonical form,
+// to the stored name); e itself is not changed. Canonical fields keep their meaning: only other
+// fields are renamed.
+func (e *LogExpr) Rename(m map[string]string) *LogExpr {
+	if e == nil || len(m) == 0 {
+		return e
+	}
+	out := *e
+	if e.Op == ExprTerm {
+		if to := m[e.Term.Field]; to != "" && CanonicalField(e.Term.Field) == e.Term.Field && !isCanonical(e.Term.Field) {
+			out.Term.Field = to
+		}
+		return &out
+	}
+	out.Args = make([]*LogExpr, len(e.Args))
+	for i, a := range e.Args {
+		out.Args[i] = a.Rename(m)
+	}
+	return &out
+}
+
+func isCanonical(f string) bool {
+	switch f {
+	case FieldService, FieldLevel, FieldMessage, FieldTraceID, FieldSpanID, FieldCorrelationID:
+		return true
+	}
+	return false
+}
+
 // Not negates e.
 func Not(e *LogExpr) *LogExpr {
 	if e.Op == ExprNot {

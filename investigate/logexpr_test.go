@@ -205,3 +205,14 @@ func TestParseHostileValues(t *testing.T) {
 		}
 	}
 }
+
+func TestRename(t *testing.T) {
+	e, _ := ParseLogQuery(`duration:>1s AND (service:a OR NOT dur:1) AND level:error`)
+	got := e.Rename(map[string]string{"duration": "duration_ms", "service": "app", "dur": "d"}).String()
+	if want := `duration_ms:>1s AND (service:"a" OR NOT d:"1") AND level:"error"`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if e.String() == got {
+		t.Error("Rename changed its input")
+	}
+}

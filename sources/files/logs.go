@@ -25,6 +25,8 @@ type LogFile struct {
 	Path   string
 	Stdin  io.Reader
 	Parser *logline.Parser
+	// Renames maps field names as typed in a query to the names in the file (log-query-fields).
+	Renames map[string]string
 }
 
 // Name says where the records come from, for messages.
@@ -50,6 +52,7 @@ func (f *LogFile) Check(context.Context) error {
 // Explain says what Logs does with q: dbg evaluates the query itself on each parsed record, so the
 // "query" is q's filter in dbg's own syntax, with the time range.
 func (f *LogFile) Explain(_ context.Context, q investigate.LogQuery) (investigate.LogRequest, error) {
+	q.Expr = q.Expr.Rename(f.Renames)
 	r := investigate.LogRequest{Backend: "file (evaluated by dbg on each parsed record)", URL: f.Name(), Query: q.Filter().String(),
 		Params: map[string]string{}}
 	if r.Query == "" {
@@ -88,6 +91,7 @@ func (f *LogFile) Logs(ctx context.Context, q investigate.LogQuery, emit func(in
 	}
 	n := 0
 	emitted := false // the error came from emit: return it as it is
+	q.Expr = q.Expr.Rename(f.Renames)
 	m := q.Matcher()
 	err := readLogs(ctx, r, p, lineHints(q.Filter()), func(rec investigate.LogRecord) error {
 		if !m.Match(&rec) {
