@@ -24,7 +24,7 @@ type DoctorReport struct {
 	Context    string        `json:"context"`
 }
 
-// Doctor writes the checks: one line a source on a terminal, the report in JSON.
+// Doctor writes the checks: one line a source on a terminal, a table in markdown, the report in JSON.
 func Doctor(w io.Writer, rep *DoctorReport, f Format) error {
 	if f == FormatJSON {
 		if rep.Checks == nil {
@@ -35,6 +35,23 @@ func Doctor(w io.Writer, rep *DoctorReport, f Format) error {
 	cfg := rep.ConfigFile
 	if cfg == "" {
 		cfg = "(none)"
+	}
+	if f == FormatMarkdown {
+		p := newPrinter(w, true, Options{})
+		fmt.Fprintf(w, "# dbg doctor\n\n- config file: %s\n", p.code(cfg))
+		if rep.Context != "" {
+			fmt.Fprintf(w, "- context: %s\n", p.code(rep.Context))
+		}
+		fmt.Fprintln(w)
+		rows := [][]string{}
+		for _, c := range rep.Checks {
+			detail := p.cell(c.Detail, 0)
+			for _, m := range c.Metrics {
+				detail += "<br>" + p.cell(m, 0)
+			}
+			rows = append(rows, []string{c.Source, c.Status, p.cell(c.URL, 0), detail})
+		}
+		return p.table([]string{"SOURCE", "STATUS", "URL", "DETAIL"}, rows)
 	}
 	fmt.Fprintf(w, "config file: %s", Clean(cfg))
 	if rep.Context != "" {
