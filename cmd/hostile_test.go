@@ -72,7 +72,7 @@ var matrixWant = map[hostile.Fault]string{
 }
 
 // matrixFaults are the faults every source is run against.
-var matrixFaults = append([]hostile.Fault{"refused"}, append(hostile.Faults, hostile.NestingBomb, hostile.RetryAfterHr)...)
+var matrixFaults = append([]hostile.Fault{"refused"}, append(hostile.Faults, hostile.NestingBomb, hostile.RetryAfterHr, hostile.GzipFileBomb)...)
 
 // controlBytes are what must never reach a terminal from server text.
 var controlBytes = regexp.MustCompile("[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f\u202a-\u202e\u2066-\u2069]")

@@ -6,6 +6,7 @@ package hostile
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -291,13 +292,42 @@ func Repeat(w io.Writer, b byte, n int64) error {
 	return nil
 }
 
-// GzipRepeat writes a gzip stream of n copies of b (about n/1000 bytes on the wire).
+// GzipRepeat writes a gzip stream of n copies of b (about n/1000 bytes on the wire). It is a series of
+// gzip members (RFC 1952 allows it; Go's reader and every gzip tool read them as one stream), each 16 MiB
+// of b compressed once and cached, so serving a bomb costs the server almost no CPU: a busy test machine
+// must not make the bomb arrive too slowly to go off.
 func GzipRepeat(w io.Writer, b byte, n int64) error {
+	const member = 16 << 20
+	m := gzipMember(b, member)
+	for ; n >= member; n -= member {
+		if _, err := w.Write(m); err != nil {
+			return err
+		}
+	}
 	zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression)
 	if err := Repeat(zw, b, n); err != nil {
 		return err
 	}
 	return zw.Close()
+}
+
+var (
+	membersMu sync.Mutex
+	members   = map[byte][]byte{}
+)
+
+func gzipMember(b byte, size int64) []byte {
+	membersMu.Lock()
+	defer membersMu.Unlock()
+	if m, ok := members[b]; ok {
+		return m
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	Repeat(zw, b, size)
+	zw.Close()
+	members[b] = buf.Bytes()
+	return members[b]
 }
 
 // TarBomb writes a bundle-looking .tar.gz: a valid manifest, then entries of n zero bytes each
