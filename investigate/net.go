@@ -119,6 +119,8 @@ type NetReport struct {
 	Servers     []NetServer     `json:"servers"`
 	Findings    []Finding       `json:"findings"`
 	Warnings    []string        `json:"warnings"`
+	// Notes say what was not decoded and why (TLS payloads are encrypted).
+	Notes []string `json:"notes"`
 	// Exchanges is how many request/response pairs were reassembled; ConnectionsOmitted how many
 	// connection rows the cap dropped.
 	Exchanges          int `json:"exchanges"`
@@ -193,6 +195,7 @@ type NetServer struct {
 	RTTP99Ms         float64 `json:"rtt_p99_ms"`
 	Requests         int     `json:"requests"`
 	TLS              int     `json:"tls_connections"`
+	Encrypted        int     `json:"encrypted_connections"`
 	TLSFailures      int     `json:"tls_failures"`
 	ShortConnections int     `json:"short_connections"`
 }

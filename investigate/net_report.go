@@ -2,6 +2,7 @@ package investigate
 
 import (
 	"cmp"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -286,6 +287,12 @@ func (a *NetAnalyzer) Report() NetReport {
 	}
 	r.Endpoints = a.endpointRows()
 	r.Servers = a.serverRows()
+	r.Notes = []string{}
+	for _, s := range r.Servers {
+		if s.TLS > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%d TLS connections to %s (%d reached application data): their payload is encrypted and not decoded; only handshake failures are judged", s.TLS, s.Server, s.Encrypted))
+		}
+	}
 	r.Findings = RankFindings(a.findings(r))
 	return r
 }
@@ -396,7 +403,7 @@ func (a *NetAnalyzer) serverRows() []NetServer {
 			Unanswered: s.unanswered, ResetsByServer: s.resetsSrv, ResetsByClient: s.resetsCli,
 			DataSegments: s.dataSegs, Retransmits: s.retransmits, DupAcks: s.dupAcks, ZeroWindows: s.zeroWin,
 			RTTP50Ms: Ms(percentile(s.rtts, 0.5)), RTTP99Ms: Ms(percentile(s.rtts, 0.99)),
-			Requests: s.requests, TLS: s.tls, TLSFailures: s.tlsFail, ShortConnections: s.short,
+			Requests: s.requests, TLS: s.tls, Encrypted: s.encrypted, TLSFailures: s.tlsFail, ShortConnections: s.short,
 		}
 		if n := a.serviceOf(row.Server); n != row.Server {
 			row.Service = n

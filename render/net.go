@@ -35,6 +35,9 @@ func Net(w io.Writer, r investigate.NetReport, md bool, o NetOptions) error {
 	for _, warn := range r.Warnings {
 		p.warning(warn)
 	}
+	for _, n := range r.Notes {
+		p.note(n)
+	}
 	p.section("Findings")
 	if err := findingsTable(p, r.Findings); err != nil {
 		return err

@@ -25,6 +25,12 @@ type Writer struct {
 	ng    *pcapgo.NgWriter
 	buf   gopacket.SerializeBuffer
 	Count int
+	isn   uint32 // initial sequence numbers differ per connection, as real stacks make them
+}
+
+func (w *Writer) nextISN() uint32 {
+	w.isn += 0x9e3779b1
+	return w.isn
 }
 
 // NewWriter starts a capture; ng selects pcapng.
@@ -104,7 +110,7 @@ type Conn struct {
 
 // Dial writes a three-way handshake with the given round trip and returns the connection.
 func (w *Writer) Dial(client, server netip.AddrPort, at time.Time, rtt time.Duration) *Conn {
-	c := &Conn{w: w, Client: client, Server: server, cseq: 1000, sseq: 5000, Now: at}
+	c := &Conn{w: w, Client: client, Server: server, cseq: w.nextISN(), sseq: w.nextISN(), Now: at}
 	c.put(Segment{Src: client, Dst: server, Seq: c.cseq, SYN: true})
 	c.Now = c.Now.Add(rtt / 2)
 	c.put(Segment{Src: server, Dst: client, Seq: c.sseq, Ack: c.cseq + 1, SYN: true, ACK: true})
@@ -117,7 +123,7 @@ func (w *Writer) Dial(client, server netip.AddrPort, at time.Time, rtt time.Dura
 
 // Refused writes a SYN answered by RST/ACK: a port nothing listens on.
 func (w *Writer) Refused(client, server netip.AddrPort, at time.Time) error {
-	c := &Conn{w: w, Client: client, Server: server, cseq: 77, Now: at}
+	c := &Conn{w: w, Client: client, Server: server, cseq: w.nextISN(), Now: at}
 	c.put(Segment{Src: client, Dst: server, Seq: c.cseq, SYN: true})
 	c.Now = c.Now.Add(50 * time.Microsecond)
 	c.put(Segment{Src: server, Dst: client, Seq: 0, Ack: c.cseq + 1, RST: true, ACK: true})

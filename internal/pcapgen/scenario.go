@@ -31,7 +31,12 @@ func TraceID(n int) string { return fmt.Sprintf("4bf92f3577b34da6a3ce929d%08x", 
 func Incident(w *Writer, rounds int) error {
 	at := IncidentAt
 	port := uint16(40000)
-	next := func() netip.AddrPort { port++; return netip.AddrPortFrom(Client, port) }
+	next := func() netip.AddrPort {
+		if port++; port > 60000 { // ephemeral ports wrap, as a long-running client's do
+			port = 20000
+		}
+		return netip.AddrPortFrom(Client, port)
+	}
 	n := 0
 	for r := 0; r < rounds; r++ {
 		at = at.Add(50 * time.Millisecond)

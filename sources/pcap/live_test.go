@@ -3,8 +3,15 @@ package pcap
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -41,6 +48,7 @@ const (
 	labReset   = "198.18.0.14:8080"
 	labLossy   = "198.18.0.15:8080"
 	labGRPC    = "198.18.0.16:50051"
+	labTLS     = "198.18.0.17:8443"
 )
 
 func run(t *testing.T, name string, args ...string) {
@@ -75,7 +83,7 @@ func TestLiveCapture(t *testing.T) {
 	vs, vc := "dbgs"+id, "dbgc"+id
 	run(t, "ip", "link", "add", vs, "netns", srv, "type", "veth", "peer", "name", vc, "netns", cli)
 	in := func(ns string, args ...string) { run(t, "ip", append([]string{"netns", "exec", ns}, args...)...) }
-	for _, a := range []string{labHealthy, labSlow, labFailing, labClosed, labReset, labLossy, labGRPC} {
+	for _, a := range []string{labHealthy, labSlow, labFailing, labClosed, labReset, labLossy, labGRPC, labTLS} {
 		host, _, _ := strings.Cut(a, ":")
 		in(srv, "ip", "addr", "add", host+"/24", "dev", vs)
 	}
@@ -136,7 +144,7 @@ func TestLiveCapture(t *testing.T) {
 	}
 	for _, want := range []string{
 		"latency_hotspot " + labSlow, "error_hotspot " + labFailing, "connection_refused " + labClosed,
-		"tcp_resets " + labReset, "tcp_retransmits " + labLossy, "error_hotspot " + labGRPC,
+		"tcp_resets " + labReset, "tcp_retransmits " + labLossy, "error_hotspot " + labGRPC, "tls_failure " + labTLS,
 	} {
 		if _, ok := found[want]; !ok {
 			t.Errorf("missing finding %s", want)
@@ -147,6 +155,9 @@ func TestLiveCapture(t *testing.T) {
 	}
 	if f := found["error_hotspot "+labGRPC]; f.Operation != "gRPC /shop.Inventory/Reserve" || len(f.TraceIDs) == 0 {
 		t.Errorf("gRPC finding: operation %q, traces %v", f.Operation, f.TraceIDs)
+	}
+	if f := found["tls_failure "+labTLS]; !strings.Contains(f.Title, "bad_certificate (sent by client)") {
+		t.Errorf("TLS failure: %q, want the client's bad_certificate alert", f.Title)
 	}
 	for k := range found {
 		if strings.HasSuffix(k, " "+labHealthy) {
@@ -171,6 +182,20 @@ func TestLiveCapture(t *testing.T) {
 		n := strings.Count(string(out), "<->")
 		if n != rep.Flows {
 			t.Errorf("tshark -z conv,tcp counts %d conversations, dbg %d", n, rep.Flows)
+		}
+		// Wireshark splits what dbg counts as retransmissions into retransmission and out-of-order (a
+		// resent segment that arrives within an RTT); together they must agree.
+		host, port, _ := strings.Cut(labLossy, ":")
+		out, err = exec.Command(tshark, "-r", capture, "-Y", "ip.addr=="+host+" && tcp.port=="+port+
+			" && (tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.out_of_order)").Output()
+		if err != nil {
+			t.Fatalf("tshark: %v", err)
+		}
+		want := strings.Count(string(out), "\n")
+		for _, s := range rep.Servers {
+			if s.Server == labLossy && s.Retransmits != want {
+				t.Errorf("%s: dbg counts %d retransmissions, tshark %d retransmissions and out-of-order segments", labLossy, s.Retransmits, want)
+			}
 		}
 	}
 }
@@ -273,6 +298,7 @@ func labServers(t *testing.T) {
 		return stream.SendMsg(&emptypb.Empty{})
 	}))
 	go gs.Serve(listen(t, labGRPC))
+	go tlsServer(t, listen(t, labTLS))
 	fmt.Println("netlab ready")
 	time.Sleep(2 * time.Minute) // the test kills this process when the client is done
 }
@@ -346,5 +372,51 @@ func labClientRun(t *testing.T) {
 			_ = conn.Invoke(c, "/shop.Inventory/Reserve", &emptypb.Empty{}, &emptypb.Empty{})
 		}
 	})
+	do(func() {
+		for i := 0; i < 10; i++ {
+			// Half the clients verify the self-signed certificate and refuse it (TLS 1.2: the alert
+			// goes out in clear); half skip verification and talk TLS 1.3 (all encrypted).
+			cfg := &tls.Config{MaxVersion: tls.VersionTLS12, ServerName: "ledger.shop"}
+			if i%2 == 1 {
+				cfg = &tls.Config{InsecureSkipVerify: true}
+			}
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", labTLS, cfg)
+			if (err == nil) != (i%2 == 1) {
+				t.Errorf("TLS client %d: %v", i, err)
+			}
+			if err == nil {
+				io.WriteString(c, "ping\n")
+				c.Close()
+			}
+		}
+	})
 	wg.Wait()
+}
+
+// tlsServer answers TLS with a self-signed certificate made here.
+func tlsServer(t *testing.T, l net.Listener) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ledger.shop"}, DNSNames: []string{"ledger.shop"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	tl := tls.NewListener(l, cfg)
+	for {
+		c, err := tl.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			_, _ = io.Copy(io.Discard, c)
+		}()
+	}
 }
