@@ -369,7 +369,7 @@ func RepeatedCalls(t *Tree, root int32, opts TraceOptions) []Finding {
 		groups := map[string]*group{}
 		var order []*group
 		for _, c := range ch {
-			k, kind := CallKey(t.Span(c))
+			k, kind := t.callKey(c)
 			if k == "" {
 				continue
 			}

@@ -192,6 +192,9 @@ func wallOf(t *Tree, idx []int32) time.Duration {
 // within APIMaxGap of the previous start) or a tight loop (each within APIMaxGap of the previous end).
 // One batched request would cost about the longest of them.
 func nPlusOneAPI(t *Tree, p int32, ch []int32, req time.Duration, o DetectorOptions, covered map[string]bool) []Finding {
+	if len(ch) < o.APIMinCount {
+		return nil
+	}
 	groups := map[string][]int32{}
 	var keys []string
 	for _, c := range ch {
@@ -199,7 +202,7 @@ func nPlusOneAPI(t *Tree, p int32, ch []int32, req time.Duration, o DetectorOpti
 		if s.Kind != KindClient || !strings.EqualFold(HTTPMethod(s), "GET") {
 			continue
 		}
-		k, kind := CallKey(s)
+		k, kind := t.callKey(c)
 		if kind != "route" || k == "" {
 			continue
 		}
@@ -336,6 +339,9 @@ func consecutiveHTTP(t *Tree, p int32, ch []int32, req time.Duration, o Detector
 	isCall := func(s *Span) bool {
 		return s.Kind == KindClient && httpMethods[strings.ToUpper(HTTPMethod(s))] && !IsDBSpan(s)
 	}
+	if len(ch) < o.HTTPMinCount {
+		return nil
+	}
 	var out []Finding
 	for _, seq := range sequences(t, ch, isCall) {
 		// Within the sequence, keep the slow calls that follow each other closely.
@@ -437,10 +443,12 @@ func mnPlusOne(t *Tree, p int32, ch []int32, req time.Duration, o DetectorOption
 		key string
 		db  bool
 	}
+	if len(ch) < 2*o.MNMinRepeats {
+		return nil
+	}
 	var calls []call
 	for _, c := range ch {
-		s := t.Span(c)
-		if k, kind := CallKey(s); k != "" {
+		if k, kind := t.callKey(c); k != "" {
 			calls = append(calls, call{c, kind + ":" + k, kind == "statement"})
 		}
 	}

@@ -27,6 +27,27 @@ type Tree struct {
 	childIdx   []int32
 	dropped    []bool
 	index      map[string]int32
+	// callKeys memoises CallKey per span: the N+1, MN+1 and N+1 API detectors all ask for it, and
+	// normalising a statement allocates.
+	callKeys []callKeyMemo
+}
+
+type callKeyMemo struct {
+	key, kind string
+	done      bool
+}
+
+// callKey is CallKey(span i), computed once per tree.
+func (t *Tree) callKey(i int32) (key, kind string) {
+	if t.callKeys == nil {
+		t.callKeys = make([]callKeyMemo, len(t.Trace.Spans))
+	}
+	m := &t.callKeys[i]
+	if !m.done {
+		m.key, m.kind = CallKey(t.Span(i))
+		m.done = true
+	}
+	return m.key, m.kind
 }
 
 // Children returns i's children sorted by start time.
