@@ -119,6 +119,7 @@ func Rank(all []investigate.Finding, window []*investigate.TraceReport) []invest
 		}
 	}
 	explainSameSpan(cands)
+	changeOutranksPresence(cands)
 	for _, f := range cands {
 		if f.Kind == investigate.KindLogPattern {
 			// What the code said is evidence for a mechanism found elsewhere, seldom the cause itself;
@@ -204,24 +205,105 @@ func logsYieldToMechanisms(cands []*investigate.Finding) {
 	}
 }
 
+// standing reports whether a finding is merely present: as common in the baseline's traces as in the
+// window's (not new, in at least half of the baseline traces, and in less than 1.5 times as many window
+// traces). It is real, but it is not what changed.
+func standing(f *investigate.Finding) bool {
+	if n, ok := f.Evidence["new"].(bool); !ok || n {
+		return false
+	}
+	bs, ws := investigate.EvidenceNum(f.Evidence["baseline_trace_share"]), investigate.EvidenceNum(f.Evidence["trace_share"])
+	return bs >= 0.5 && ws < 1.5*bs
+}
+
+// explainsChange reports whether a finding accounts for a change against the baseline: a latency
+// increase attributed to it, a problem new since the baseline (or in 1.5 times as many traces), an error
+// or latency rise on an edge, a changed statement, a version change.
+func explainsChange(f *investigate.Finding) bool {
+	if _, ok := f.Evidence["new"].(bool); ok {
+		return !standing(f)
+	}
+	switch f.Kind {
+	case investigate.KindSlowSpan:
+		return investigate.EvidenceNum(f.Evidence["delta_ms"]) > 0
+	case investigate.KindSlowQuery:
+		return investigate.MaterialQueryChange(f.Evidence)
+	case investigate.KindDependency, investigate.KindRecentChange, investigate.KindContention:
+		return true
+	}
+	return false
+}
+
+// changeOutranksPresence: a finding merely present in baseline and window alike ranks below every
+// candidate that explains the change (capped at 95% of the weakest of them that is at least 0.15): the
+// incident is what changed, and a standing problem is listed, not blamed. With nothing that explains a
+// change, standing findings keep their scores.
+func changeOutranksPresence(cands []*investigate.Finding) {
+	floor := -1.0
+	for _, f := range cands {
+		if explainsChange(f) && f.Score >= 0.15 && (floor < 0 || f.Score < floor) {
+			floor = f.Score
+		}
+	}
+	if floor < 0 {
+		return
+	}
+	for _, f := range cands {
+		if standing(f) && f.Score > 0.95*floor {
+			f.Score = 0.95 * floor
+			f.Evidence["standing"] = fmt.Sprintf("present in %.0f%% of baseline traces too: ranked below what explains the change",
+				100*investigate.EvidenceNum(f.Evidence["baseline_trace_share"]))
+		}
+	}
+}
+
 // specificity orders the kinds that can describe one operation: the more specific names the mechanism.
 var specificity = map[string]int{
 	investigate.KindErrorOrigin: 6, investigate.KindNPlusOne: 5, investigate.KindSlowQuery: 4, investigate.KindFanout: 3,
 	investigate.KindDependency: 2, investigate.KindSlowSpan: 1,
 }
 
-// explainSameSpan folds findings that describe the same operation of the same service (a slow span,
-// the dependency edge it calls through, the N+1 or failing call it is) into one hypothesis: the most
-// specific kind carries the group's best score, the others stay as evidence with less weight.
+// explainSameSpan folds findings that describe the same operation of the same service towards the same
+// downstream (a slow span, the dependency edge it calls through, the N+1 or failing call it is) into one
+// hypothesis: the most specific kind is the hypothesis, the others stay as evidence with less weight.
+// The key is (service, operation, peer): two client spans both named "HTTP GET" to different
+// downstreams are different hypotheses. A finding that names no peer joins only an operation whose
+// findings name one downstream at most (with several, which one it describes is unknown). Each finding
+// keeps its own score: folding never lends one finding another's.
 func explainSameSpan(cands []*investigate.Finding) {
-	groups := map[[2]string][]*investigate.Finding{}
-	var order [][2]string
+	type opKey [2]string
+	peers := map[opKey]map[string]bool{}
 	for _, f := range cands {
 		if specificity[f.Kind] == 0 {
 			continue
 		}
-		k := [2]string{f.Service, f.Operation}
-		if _, ok := groups[k]; !ok {
+		k := opKey{f.Service, f.Operation}
+		if peers[k] == nil {
+			peers[k] = map[string]bool{}
+		}
+		if p := peerOf(f); p != "" {
+			peers[k][p] = true
+		}
+	}
+	groups := map[[3]string][]*investigate.Finding{}
+	var order [][3]string
+	for _, f := range cands {
+		if specificity[f.Kind] == 0 {
+			continue
+		}
+		ok := opKey{f.Service, f.Operation}
+		p := peerOf(f)
+		if p == "" {
+			switch len(peers[ok]) {
+			case 0:
+			case 1:
+				p = sortedKeys(peers[ok])[0]
+			default:
+				continue // ambiguous: stays its own hypothesis
+			}
+		}
+		k := [3]string{f.Service, f.Operation, p}
+		if _, seen := groups[k]; !seen {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], f)
@@ -231,9 +313,8 @@ func explainSameSpan(cands []*investigate.Finding) {
 		if len(g) < 2 {
 			continue
 		}
-		best, top := g[0], 0.0
+		best := g[0]
 		for _, f := range g {
-			top = max(top, f.Score)
 			if specificity[f.Kind] > specificity[best.Kind] {
 				best = f
 			}
@@ -246,7 +327,6 @@ func explainSameSpan(cands []*investigate.Finding) {
 				f.Evidence["explained_by"] = best.Kind
 			}
 		}
-		best.Score = top
 		best.Evidence["also_seen_as"] = others
 	}
 }

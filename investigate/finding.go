@@ -73,6 +73,7 @@ const (
 	KindGoroutineLeak  = "goroutine_leak"
 	KindCPUHotspot     = "cpu_hotspot"
 	KindSlowQuery      = "slow_query"
+	KindContention     = "contention" // a wait for a lock, a pool or a queue: resource, wait_ms, share_waiting, concurrency, limit
 )
 
 // Finding is one ranked, evidence-backed observation. Its JSON form is the public contract.
