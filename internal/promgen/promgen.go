@@ -103,6 +103,7 @@ type layout struct {
 	// either is the service (a Go service prefixes its metrics with its own name).
 	hist, counter string
 	summary       bool
+	noQuantiles   bool // a summary with only _count and _sum (Micrometer's default Timer)
 	counterType   string  // "counter" (samples end in _total) or "unknown" (NGINX's counter without _total)
 	unit          float64 // value per second of latency
 	// route gives the labels that name an endpoint of service svc; for layouts without a route label
@@ -188,6 +189,12 @@ func layoutFor(conv string) (layout, error) {
 		// A Go service naming its metrics after itself, unit-less latency, status classes.
 		return layout{hist: "{svc}_request_latency", counter: "{svc}_http_requests_total", unit: 1, route: routeLabel("endpoint"), svcLabel: "job",
 			ok: st("status_code", "2xx"), fail: st("status_code", "5xx")}, nil
+	case "spring-default":
+		// Micrometer without percentiles-histogram: a summary with _count and _sum and no quantiles.
+		return layout{hist: "http_server_requests_seconds", summary: true, noQuantiles: true, unit: 1, route: routeLabel("uri"), svcLabel: "application",
+			ok:   [][2]string{{"status", "200"}, {"outcome", "SUCCESS"}, {"exception", "none"}},
+			fail: [][2]string{{"status", "500"}, {"outcome", "SERVER_ERROR"}, {"exception", "IllegalStateException"}}, statusOnHist: true,
+			extra: [][2]string{{"method", "GET"}, {"job", "kubernetes-pods"}}}, nil
 	case "spanmetrics":
 		// The OpenTelemetry collector's spanmetrics connector: server spans and, for the same service,
 		// the client spans of its calls (the callee's view belongs to the callee).
@@ -363,7 +370,7 @@ func (s Spec) OpenMetrics() ([]byte, error) {
 				return 1 - p.ErrRatio
 			}
 			ls := with(base(se), stl...)
-			if lay.summary {
+			if lay.summary && !lay.noQuantiles {
 				for _, q := range []float64{0.5, 0.9, 0.99} {
 					put(hist, histType, series{name: hist, labels: with(ls, [2]string{"quantile", fnum(q)}), gauge: true,
 						inc: func(t time.Time, _ float64) float64 {
@@ -374,7 +381,7 @@ func (s Spec) OpenMetrics() ([]byte, error) {
 							return p.P50 * lay.unit
 						}})
 				}
-			} else {
+			} else if !lay.summary {
 				bounds := append(append([]float64{}, bucketsSeconds...), math.Inf(1))
 				for _, b := range bounds {
 					le := fnum(b * lay.unit)

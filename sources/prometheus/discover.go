@@ -43,6 +43,7 @@ type Use struct {
 
 	// Query plumbing, not printed.
 	msPerUnit float64
+	countOnly bool // a summary without quantiles: requests only, no latency percentiles
 	// whole: the only family of its role, so its services were not asked for (it reads them all);
 	// Services is filled from the rows its queries return.
 	whole     bool
@@ -214,6 +215,8 @@ type candidate struct {
 	labels  []string
 	use     *Use
 	skipped string
+	// countOnly: a summary with _count and _sum and no quantiles, so no latency.
+	countOnly bool
 }
 
 // findCandidates turns the server's metric names (and metadata, where served) into candidate families.
@@ -274,6 +277,15 @@ func findCandidates(names []string, meta map[string][]v1.Metadata, convs []Conve
 			}
 			add(&candidate{exact: shape, base: n, kind: "summary", role: "latency", metric: n, probe: n + "_count", meta: metaOf(n)})
 			add(&candidate{exact: shape, base: n, kind: "summary", role: "requests", metric: n + "_count", probe: n + "_count", meta: metaOf(n)})
+		case strings.HasSuffix(n, "_count") && has[strings.TrimSuffix(n, "_count")+"_sum"] && !has[strings.TrimSuffix(n, "_count")+"_bucket"] &&
+			!has[strings.TrimSuffix(n, "_count")]:
+			// A summary without quantiles (Micrometer's default Timer): requests and errors from its
+			// _count, and no latency percentiles to read.
+			base := strings.TrimSuffix(n, "_count")
+			if nameWords(base) == 0 {
+				continue
+			}
+			add(&candidate{exact: shape, base: base, kind: "summary", role: "requests", metric: n, probe: n, meta: metaOf(base), countOnly: true})
 		case strings.HasSuffix(n, "_total") || metaOf(n).Type == v1.MetricTypeCounter || metaOf(strings.TrimSuffix(n, "_total")).Type == v1.MetricTypeCounter ||
 			strings.HasSuffix(n, "_requests"):
 			if strings.HasSuffix(n, "_count") || strings.HasSuffix(n, "_sum") || strings.HasSuffix(n, "_seconds_total") || nameWords(n) < 2 ||
@@ -367,7 +379,9 @@ func (c *candidate) resolve(serviceLabel string) *Use {
 		}
 	case "summary":
 		// The labels come from name_count, which has no quantile label: the quantiles are read next.
-		if c.role == "requests" {
+		if c.countOnly {
+			why = append(why, "the _count of "+c.base+" (no buckets, no quantiles)")
+		} else if c.role == "requests" {
 			why = append(why, "the _count of summary "+c.base)
 		} else {
 			why = append(why, "summary ("+c.base+" with quantile)")
@@ -423,6 +437,7 @@ func (c *candidate) resolve(serviceLabel string) *Use {
 		}
 	}
 	u.Why = strings.Join(why, ", ")
+	u.countOnly = c.countOnly
 	edge := c.conv != nil && c.conv.Edge || c.conv == nil && (edgeWords.MatchString(c.base) || has["reporter"] || has["direction"] || has["span_kind"])
 	cover := len(u.Route)
 	if u.ServiceLabel != "" {

@@ -244,3 +244,36 @@ func TestHotspotsMetadata(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 }
+
+// TestHotspotsMicrometerDefault: Spring Boot without percentiles-histogram exports its Timer as a
+// summary with only _count and _sum. Errors and traffic come from the _count (outcome, uri); the
+// latency table says why it is empty and what to turn on.
+func TestHotspotsMicrometerDefault(t *testing.T) {
+	spec := promgen.Scenario("spring-default", scenarioEnd)
+	spec.Service, spec.Other, spec.Saturation = "accounts", "", false
+	om, err := spec.OpenMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := newSource(t, testserver.Prometheus(t, testserver.CreateBlocks(t, om)).URL)
+	for _, service := range []string{"", "accounts"} {
+		in, _, err := src.Hotspots(context.Background(), HotspotQuery{Window: scenarioWindow(t), Service: service})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := investigate.AnalyzeHotspots(in, investigate.DefaultHotspotOptions())
+		var errs, spikes []string
+		for _, r := range rep.Tables.Errors.Rows {
+			errs = append(errs, r.Service+" "+r.Operation)
+		}
+		for _, r := range rep.Tables.TrafficSpikes.Rows {
+			spikes = append(spikes, r.Service+" "+r.Operation)
+		}
+		if len(errs) == 0 || errs[0] != "accounts "+promgen.ErrorRoute || len(spikes) == 0 || spikes[0] != "accounts "+promgen.SpikeRoute {
+			t.Errorf("service %q: errors %v, spikes %v", service, errs, spikes)
+		}
+		if n := rep.Tables.Latency.Note; !strings.Contains(n, "http_server_requests_seconds has only _count and _sum") || !strings.Contains(n, "percentiles-histogram") {
+			t.Errorf("service %q: latency note %q", service, n)
+		}
+	}
+}

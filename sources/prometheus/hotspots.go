@@ -303,6 +303,23 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 			in.Latency.Note = strings.TrimLeft(in.Latency.Note+"; ", "; ") + fmt.Sprintf("%s has no route label; rows are per service", u.Metric)
 		}
 	}
+	for _, u := range d.uses {
+		if !u.countOnly {
+			continue
+		}
+		// Its services have request counts but no latency family: say why the latency table lacks them.
+		var bare []string
+		for _, svc := range servicesOf(&plan{use: u}, hq.Service) {
+			if !slices.ContainsFunc(d.uses, func(o *Use) bool { return o.Role == "latency" && o.owns(svc) }) {
+				bare = append(bare, svc)
+			}
+		}
+		if len(bare) > 0 || u.whole && nLat == 0 {
+			base := strings.TrimSuffix(u.Metric, "_count")
+			in.Latency.Note = strings.TrimLeft(in.Latency.Note+"; ", "; ") + fmt.Sprintf("%s has only _count and _sum (no buckets, no quantiles), so no percentiles%s: "+
+				"export it as a histogram (Micrometer: management.metrics.distribution.percentiles-histogram.<timer>=true)", base, forList(bare))
+		}
+	}
 	if len(notes) > 0 {
 		in.Requests.Note = strings.TrimLeft(in.Requests.Note+"; "+strings.Join(notes, "; "), "; ")
 	}
@@ -338,6 +355,16 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 		})
 	}
 	return in, rec.reqs, err
+}
+
+func forList(svcs []string) string {
+	if len(svcs) == 0 || len(svcs) == 1 && svcs[0] == "" {
+		return ""
+	}
+	if len(svcs) > 6 {
+		return fmt.Sprintf(" for %s and %d more", strings.Join(svcs[:6], ", "), len(svcs)-6)
+	}
+	return " for " + strings.Join(svcs, ", ")
 }
 
 // saturationNames are the saturation metrics whose series carry service under their grouping label
