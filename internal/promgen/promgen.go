@@ -103,7 +103,7 @@ type layout struct {
 	// either is the service (a Go service prefixes its metrics with its own name).
 	hist, counter string
 	summary       bool
-	noQuantiles   bool // a summary with only _count and _sum (Micrometer's default Timer)
+	noQuantiles   bool    // a summary with only _count and _sum (Micrometer's default Timer)
 	counterType   string  // "counter" (samples end in _total) or "unknown" (NGINX's counter without _total)
 	unit          float64 // value per second of latency
 	// route gives the labels that name an endpoint of service svc; for layouts without a route label
