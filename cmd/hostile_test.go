@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -142,14 +141,11 @@ func TestFaultMatrix(t *testing.T) {
 // runMeasured runs dbg in-process and returns what a user sees, the wall time and the bytes allocated.
 func runMeasured(args []string) (code int, stdout, stderr string, took time.Duration, alloc uint64) {
 	f, out, errOut := testFactory(nil)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
+	before := hostile.Allocated()
 	start := time.Now()
 	code = Run(context.Background(), f, args)
 	took = time.Since(start)
-	runtime.ReadMemStats(&after)
-	return code, out.String(), errOut.String(), took, after.TotalAlloc - before.TotalAlloc
+	return code, out.String(), errOut.String(), took, hostile.Allocated() - before
 }
 
 // TestRunBudget: one memory budget per run, shared by every source: 8 trace IDs against a Jaeger that

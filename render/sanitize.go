@@ -36,11 +36,12 @@ func clean(s string, keepNewlines bool) string {
 			b.WriteRune('\uFFFD')
 		case r == '\n' && keepNewlines:
 			b.WriteByte('\n')
-		case r == '\n' || r == '\r' || r == '\t' || r == '\v' || r == '\f':
+		case r == '\n' || r == '\r' || r == '\t' || r == '\v' || r == '\f' || r == 0x2028 || r == 0x2029 || r == 0x85:
+			// (U+2028/2029 and NEL end a line on some terminals and viewers)
 			b.WriteByte(' ')
 		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
 			// other C0/C1 controls: dropped (0x9b is a one-byte CSI on some terminals)
-		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e || r == 0x200f:
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e || r == 0x200f, r == 0x061c:
 			// bidi overrides and isolates can make a line read differently from what it contains
 		default:
 			b.WriteRune(r)

@@ -16,6 +16,12 @@ func TestClean(t *testing.T) {
 		{"invalid utf8", "a\xffb", "a\uFFFDb"},
 		{"unterminated escape", "abc\x1b[", "abc"},
 		{"unicode kept", "café ✓ 日本", "café ✓ 日本"},
+		{"clear screen and home", "\x1b[2J\x1b[3J\x1b[Hx", "x"},
+		{"title via C1 OSC", "a\u009d0;pwned\u0007b", "a0;pwnedb"},
+		{"osc 8 with params bel", "\x1b]8;id=1;http://evil\x07text\x1b]8;;\x07", "text"},
+		{"line separators", "a\u2028b\u2029c\u0085d", "a b c d"},
+		{"arabic letter mark and isolates", "a\u061cb\u2067c\u2069", "abc"},
+		{"raw C1 bytes", "a\x9b31mb", "a\uFFFD31mb"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,6 +264,15 @@ func Serve(w http.ResponseWriter, r *http.Request, f Fault, o Options) {
 	default:
 		http.Error(w, "unknown fault "+string(f), http.StatusTeapot)
 	}
+}
+
+// Allocated is the process's bytes allocated so far (runtime.MemStats.TotalAlloc): the memory bound
+// the tests check, as the difference around a read. It counts what was allocated, not what the OS
+// reports, so a busy machine does not change it.
+func Allocated() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
 }
 
 // RefusedURL is an http:// URL on a loopback port nobody listens on.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -122,12 +121,6 @@ func TestDamagedArchives(t *testing.T) {
 	}
 }
 
-func allocated() uint64 {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.TotalAlloc
-}
-
 // TestTarBomb: unknown entries are skipped unread (192 MiB of them cost no memory); a known entry
 // over the budget, and an archive that decompresses past it, fail naming --max-read-bytes; a known
 // entry of one repeated byte fails on its first bytes.
@@ -143,12 +136,12 @@ func TestTarBomb(t *testing.T) {
 		return path
 	}
 	unknown := write("unknown.tar.gz", []string{"a.bin", "b.bin"}, 96<<20)
-	before := allocated()
+	before := hostile.Allocated()
 	_, err := OpenBudget(unknown, safeio.NewBudget(1<<30))
 	if err != nil {
 		t.Errorf("unknown entries: %v", err)
 	}
-	if d := allocated() - before; d > 32<<20 {
+	if d := hostile.Allocated() - before; d > 32<<20 {
 		t.Errorf("skipping 192 MiB of unknown entries allocated %d MiB", d>>20)
 	}
 	_, err = OpenBudget(unknown, safeio.NewBudget(64<<20))
@@ -157,12 +150,12 @@ func TestTarBomb(t *testing.T) {
 	}
 	// One byte repeated in a known entry: "not JSON" at once, whatever its size.
 	spaces := write("spaces.tar.gz", []string{TracesFile}, 64<<20)
-	before = allocated()
+	before = hostile.Allocated()
 	_, err = OpenBudget(spaces, safeio.NewBudget(1<<30))
 	if err == nil || !strings.Contains(err.Error(), "not JSON") {
 		t.Errorf("64 MiB of spaces in traces.json: %v", err)
 	}
-	if d := allocated() - before; d > 32<<20 {
+	if d := hostile.Allocated() - before; d > 32<<20 {
 		t.Errorf("allocated %d MiB", d>>20)
 	}
 	big := tarGz(t, [2]string{ManifestFile, `{"format":2}`}, [2]string{LogsFile, strings.Repeat(`{"message":"x"}`+"\n", 1<<16)})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -13,12 +12,6 @@ import (
 	"github.com/dbgtool/dbg/sources/logline"
 	"github.com/dbgtool/dbg/sources/safeio"
 )
-
-func allocated() uint64 {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.TotalAlloc
-}
 
 // stream is a reader of a hostile document written as it is read: 2 GiB never exist in memory.
 func stream(write func(io.Writer) error) io.Reader {
@@ -46,12 +39,12 @@ func TestTraceFileBombs(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := allocated()
+			before := hostile.Allocated()
 			_, err := ReadTraces(stream(c.write))
 			if err == nil || (c.want != nil && !errors.Is(err, c.want)) || !strings.Contains(err.Error(), c.msg) {
 				t.Fatalf("err = %v", err)
 			}
-			if d := allocated() - before; d > 16<<20 {
+			if d := hostile.Allocated() - before; d > 16<<20 {
 				t.Errorf("allocated %d MiB", d>>20)
 			}
 		})
@@ -64,14 +57,14 @@ func TestTraceFileBombs(t *testing.T) {
 
 // TestLogFileOneByte: 64 MiB on one line is read in bounded memory (the line is cut at MaxLogLine).
 func TestLogFileOneByte(t *testing.T) {
-	before := allocated()
+	before := hostile.Allocated()
 	n := 0
 	err := ReadLogs(context.Background(), stream(func(w io.Writer) error { return hostile.Repeat(w, 'a', 64<<20) }),
 		logline.NewParser(logline.FormatAuto, investigate.FieldNames{}, nil), func(investigate.LogRecord) error { n++; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := allocated() - before; d > 256<<20 {
+	if d := hostile.Allocated() - before; d > 256<<20 {
 		t.Errorf("allocated %d MiB for 64 MiB of input", d>>20)
 	}
 }

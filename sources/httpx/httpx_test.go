@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -125,14 +124,13 @@ func TestLimits(t *testing.T) {
 	t.Run("gzip bomb", func(t *testing.T) {
 		srv := hostile.New(hostile.GzipBomb)
 		defer srv.Close()
-		var before, after runtimeMem
-		before.read()
+		before := hostile.Allocated()
 		_, err := newClient(t, Endpoint{URL: srv.URL, MaxBytes: 8 << 20}).Do(context.Background(), Request{})
-		after.read()
+		after := hostile.Allocated()
 		if !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("err = %v", err)
 		}
-		if d := after.total - before.total; d > 64<<20 {
+		if d := after - before; d > 64<<20 {
 			t.Errorf("allocated %d MiB for an 8 MiB limit", d>>20)
 		}
 	})
@@ -252,14 +250,4 @@ func TestHTMLBody(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "an HTML page") || len(err.Error()) > 300 {
 		t.Errorf("err = %v", err)
 	}
-}
-
-// runtimeMem is the allocation counter a memory bound is checked against (bytes allocated, not wall
-// time or RSS: stable on a busy machine).
-type runtimeMem struct{ total uint64 }
-
-func (m *runtimeMem) read() {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	m.total = ms.TotalAlloc
 }

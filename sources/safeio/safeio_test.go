@@ -5,18 +5,11 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/dbgtool/dbg/internal/hostile"
 )
-
-func allocated() uint64 {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.TotalAlloc
-}
 
 // TestGunzipBomb: 256 MiB of zeros (256 KB compressed) stops at the limit, allocating about the limit.
 func TestGunzipBomb(t *testing.T) {
@@ -24,13 +17,13 @@ func TestGunzipBomb(t *testing.T) {
 	if err := hostile.GzipRepeat(&bomb, 0, 256<<20); err != nil {
 		t.Fatal(err)
 	}
-	before := allocated()
+	before := hostile.Allocated()
 	_, err := GunzipBytes(bomb.Bytes(), 16<<20, "profile file x.pb.gz", RaiseBudget)
 	var le *LimitError
 	if !errors.As(err, &le) || le.Limit != 16<<20 || !strings.Contains(err.Error(), "--max-read-bytes") || !strings.Contains(err.Error(), "16 MiB") {
 		t.Fatalf("err = %v", err)
 	}
-	if d := allocated() - before; d > 128<<20 {
+	if d := hostile.Allocated() - before; d > 128<<20 {
 		t.Errorf("allocated %d MiB for a 16 MiB limit", d>>20)
 	}
 	// gzip in gzip is unwrapped, within the same limit per layer
