@@ -146,3 +146,18 @@ func TestChecklistNetworkEvidence(t *testing.T) {
 		}
 	}
 }
+
+func TestNetMarkdown(t *testing.T) {
+	code, out, errOut := runDbg(t, nil, "net", "--file", filepath.Join("..", "testdata", "net", "incident.pcap"), "-o", "markdown")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"## dbg net", "| connection_refused", "/shop.Inventory/Reserve"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("markdown carries terminal escapes")
+	}
+}

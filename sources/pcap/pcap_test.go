@@ -2,7 +2,9 @@ package pcap
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/dbgtool/dbg/internal/pcapgen"
 	"github.com/dbgtool/dbg/investigate"
@@ -64,5 +66,45 @@ func TestIncidentFindings(t *testing.T) {
 			t.Logf("%s %s %s %s n=%d err=%d p50=%v p99=%v un=%d", e.Server, e.Proto, e.Method, e.Route, e.Count, e.Errors, e.P50Ms, e.P99Ms, e.Unanswered)
 		}
 		t.Logf("warnings %v", r.Warnings)
+	}
+}
+
+// Many one-request connections a second to one server are churn; a receiver advertising a zero window
+// is a stalled reader. Neither appears at a server that keeps its connections and reads.
+func TestChurnAndZeroWindow(t *testing.T) {
+	var b bytes.Buffer
+	w, err := pcapgen.NewWriter(&b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := pcapgen.IncidentAt
+	churny := netip.MustParseAddrPort("10.99.1.1:8080")
+	stalled := netip.MustParseAddrPort("10.99.1.2:8080")
+	for i := 0; i < 100; i++ {
+		c := w.Dial(netip.AddrPortFrom(pcapgen.Client, uint16(30000+i)), churny, at.Add(time.Duration(i)*5*time.Millisecond), 200*time.Microsecond)
+		c.Send(true, pcapgen.HTTPRequest("GET", "/ping", ""), time.Millisecond, nil)
+		c.Send(false, pcapgen.HTTPResponse(200, "pong", false), time.Millisecond, nil)
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := w.Dial(netip.AddrPortFrom(pcapgen.Client, 40000), stalled, at, time.Millisecond)
+	c.Send(true, pcapgen.HTTPRequest("GET", "/report", ""), time.Millisecond, nil)
+	c.Send(false, make([]byte, 3000), time.Millisecond, nil)
+	c.ZeroWindow()
+	c.ZeroWindow()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := analyse(t, b.Bytes(), nil)
+	got := map[string]bool{}
+	for _, f := range r.Findings {
+		got[f.Kind+" "+f.Service] = true
+	}
+	if !got["connection_churn "+churny.String()] || !got["saturation "+stalled.String()] {
+		t.Errorf("findings %v", got)
+	}
+	if got["connection_churn "+stalled.String()] || got["saturation "+churny.String()] {
+		t.Errorf("a fault at the wrong server: %v", got)
 	}
 }
