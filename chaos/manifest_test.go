@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,10 +16,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	"sigs.k8s.io/yaml"
 
+	"github.com/dbgtool/dbg/internal/golden"
 	"github.com/dbgtool/dbg/investigate"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // findingsForEveryFault are hypotheses whose experiments cover every fault type dbg writes.
 func findingsForEveryFault() []investigate.Finding {
@@ -60,7 +58,7 @@ func TestManifestsValidateAgainstChaosMesh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, filepath.Join("testdata", "manifests", e.Fault.Type+".yaml"), data)
+		golden.Check(t, filepath.Join("testdata", "manifests", e.Fault.Type+".yaml"), data)
 		validateChaosMesh(t, e.Fault.Type, e.Manifest.Kind, data)
 		md := e.Manifest.Metadata
 		if md.Namespace != "staging" || md.Labels["dbg.dev/report"] != "rep-2026-12-01T19-21-39Z" || md.Labels["dbg.dev/experiment"] != e.ID {
@@ -177,25 +175,5 @@ func TestChaosMeshCheckRejects(t *testing.T) {
 		if err := chaosMeshCheck("NetworkChaos", []byte(bad)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%s: %v (go test ./chaos -update writes it)", path, err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs from the golden file (go test ./chaos -update to accept):\n--- want\n%s\n--- got\n%s", path, want, got)
 	}
 }
