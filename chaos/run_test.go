@@ -53,8 +53,8 @@ func TestRunRefutesAnEdgeOffThePath(t *testing.T) {
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer other.Close()
 	p := startProxy(t, ProxyConfig{HTTP: true, Upstream: other.URL})
-	e := Experiment{ID: "e1", Fault: Fault{Type: FaultNetworkDelay, LatencyMs: 200}, Proxy: &ProxyFaults{LatencyMs: 200},
-		Expect: []Expectation{{Metric: "p50_ms", Delta: 200}}}
+	e := Experiment{ID: "e1", Fault: Fault{Type: FaultNetworkDelay, LatencyMs: 500}, Proxy: &ProxyFaults{LatencyMs: 500},
+		Expect: []Expectation{{Metric: "p50_ms", Delta: 500}}}
 	res, err := Run(context.Background(), RunOptions{Experiment: e, Injector: AdminClient{URL: p.AdminURL()}, Settle: 50 * time.Millisecond,
 		Probe: probe.Options{URL: target.URL, Rate: probe.PerSecond(50), Requests: 20}})
 	if err != nil {

@@ -85,8 +85,8 @@ func TestChaosProxyAndRunCommands(t *testing.T) {
 	if !strings.Contains(errOut.String(), p.AdminURL()+"/faults") {
 		t.Errorf("startup line %q does not name the admin URL", errOut.String())
 	}
-	plan := chaos.Plan{Experiments: []chaos.Experiment{{ID: "e1", Fault: chaos.Fault{Type: chaos.FaultNetworkDelay, LatencyMs: 100},
-		Proxy: &chaos.ProxyFaults{LatencyMs: 100}, Expect: []chaos.Expectation{{Metric: "p50_ms", Delta: 100}}}}}
+	plan := chaos.Plan{Experiments: []chaos.Experiment{{ID: "e1", Fault: chaos.Fault{Type: chaos.FaultNetworkDelay, LatencyMs: 300},
+		Proxy: &chaos.ProxyFaults{LatencyMs: 300}, Expect: []chaos.Expectation{{Metric: "p50_ms", Delta: 300}}}}}
 	data, _ := json.Marshal(plan)
 	planFile := filepath.Join(t.TempDir(), "plan.json")
 	os.WriteFile(planFile, data, 0o644)

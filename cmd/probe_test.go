@@ -17,7 +17,7 @@ import (
 
 func TestProbeCommand(t *testing.T) {
 	var hits, delayMs atomic.Int64
-	delayMs.Store(60)
+	delayMs.Store(200)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		if r.Header.Get("X-Correlation-ID") == "" || r.Header.Get("traceparent") == "" || r.Header.Get("X-Env") != "staging" {
@@ -48,8 +48,8 @@ func TestProbeCommand(t *testing.T) {
 		t.Errorf("requests %v, server saw %d, success %v", doc["requests"], hits.Load(), doc["success_ratio"])
 	}
 	lat := doc["latency"].(map[string]any)
-	if lat["p50_ms"].(float64) < 60 {
-		t.Errorf("p50 %v below the server's 60 ms", lat["p50_ms"])
+	if lat["p50_ms"].(float64) < 200 {
+		t.Errorf("p50 %v below the server's 200 ms", lat["p50_ms"])
 	}
 	before := filepath.Join(t.TempDir(), "before.json")
 	if err := os.WriteFile(before, []byte(out), 0o644); err != nil {
