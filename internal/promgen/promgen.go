@@ -150,10 +150,12 @@ func layoutFor(conv string) (layout, error) {
 			svcLabel: "destination_workload", ok: st("response_code", "200"), fail: st("response_code", "503"),
 			extra: [][2]string{{"reporter", "destination"}}}, nil
 	case "spring":
-		// Micrometer: http_server_requests_seconds{application, uri, status, outcome, method, exception}.
-		return layout{hist: "http_server_requests_seconds", unit: 1, route: routeLabel("uri"), svcLabel: "application",
-			ok:   [][2]string{{"status", "200"}, {"outcome", "SUCCESS"}, {"exception", "none"}},
-			fail: [][2]string{{"status", "500"}, {"outcome", "SERVER_ERROR"}, {"exception", "IllegalStateException"}}, statusOnHist: true,
+		// Micrometer: http_server_requests_seconds{application, uri, status, outcome, method, exception},
+		// scraped by a job shared with other pods: the instance is the service's own.
+		return layout{hist: "http_server_requests_seconds", unit: 1, svcLabel: "application",
+			route: func(svc, r string) [][2]string { return [][2]string{{"uri", r}, {"instance", svc + "-0:8080"}} },
+			ok:    [][2]string{{"status", "200"}, {"outcome", "SUCCESS"}, {"exception", "none"}},
+			fail:  [][2]string{{"status", "500"}, {"outcome", "SERVER_ERROR"}, {"exception", "IllegalStateException"}}, statusOnHist: true,
 			extra: [][2]string{{"method", "GET"}, {"job", "kubernetes-pods"}}}, nil
 	case "nginx-ingress":
 		// ingress-nginx: the backend service in service, the path, a counter without _total.
@@ -597,5 +599,21 @@ func FleetOpenMetrics(end time.Time) ([]byte, error) {
 		}
 		out = append(out, bytes.TrimSuffix(b, []byte("# EOF\n"))...)
 	}
+	// The Spring service's goroutines grow in the window; another pod of the same shared job stays
+	// steady: saturation must be read from the service's own instance, not from the job.
+	sp := Scenario("spring", end)
+	var buf bytes.Buffer
+	sp.family(&buf, "go_goroutines", "gauge", []series{
+		{name: "go_goroutines", labels: [][2]string{{"job", "kubernetes-pods"}, {"instance", Fleet[0].Service + "-0:8080"}}, gauge: true,
+			inc: func(t time.Time, _ float64) float64 {
+				if t.After(sp.Split) {
+					return 100 + 10*t.Sub(sp.Split).Minutes()
+				}
+				return 100
+			}},
+		{name: "go_goroutines", labels: [][2]string{{"job", "kubernetes-pods"}, {"instance", "unrelated-0:8080"}}, gauge: true,
+			inc: func(time.Time, float64) float64 { return 50 }},
+	})
+	out = append(out, buf.Bytes()...)
 	return append(out, "# EOF\n"...), nil
 }

@@ -3,6 +3,7 @@ package prometheus
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -43,7 +44,8 @@ type Use struct {
 
 	// Query plumbing, not printed.
 	msPerUnit float64
-	countOnly bool // a summary without quantiles: requests only, no latency percentiles
+	countOnly bool    // a summary without quantiles: requests only, no latency percentiles
+	targets   targets // with --service: the instances and pods of the service's series
 	// whole: the only family of its role, so its services were not asked for (it reads them all);
 	// Services is filled from the rows its queries return.
 	whole     bool
@@ -607,6 +609,7 @@ func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex,
 						u.ServiceLabel = l
 						addRaw(l, v)
 						u.rank.breadth++
+						u.targets.add(s)
 					}
 				}
 				if len(u.raw) > 0 {
@@ -773,6 +776,37 @@ func (d *discovery) hasRole(role string, uses []*Use) bool {
 		}
 	}
 	return false
+}
+
+// targets are the instances and pods a service's series come from.
+type targets struct{ instances, pods map[string]bool }
+
+func (t *targets) add(s map[string]string) {
+	if t.instances == nil {
+		t.instances, t.pods = map[string]bool{}, map[string]bool{}
+	}
+	if v := s["instance"]; v != "" {
+		t.instances[v] = true
+	}
+	if v := s["pod"]; v != "" {
+		t.pods[v] = true
+	}
+}
+
+// scope is the saturation scope of service: its processes as the request families chosen for it saw
+// them.
+func (d *discovery) scope(service string) satScope {
+	sc := satScope{service: service}
+	if service == "" {
+		return sc
+	}
+	inst, pods := map[string]bool{}, map[string]bool{}
+	for _, u := range d.uses {
+		maps.Copy(inst, u.targets.instances)
+		maps.Copy(pods, u.targets.pods)
+	}
+	sc.instances, sc.pods = slices.Sorted(maps.Keys(inst)), slices.Sorted(maps.Keys(pods))
+	return sc
 }
 
 // owns reports whether the family is the one used for service.

@@ -167,6 +167,16 @@ func TestHotspotsExporters(t *testing.T) {
 			if len(sin.Conventions) != 2 || sin.Conventions[0].Metric != e.hist {
 				t.Errorf("--service %s: conventions %+v, want %s and %s", e.service, sin.Conventions, e.hist, e.counter)
 			}
+			if e.conv == "spring" {
+				// Its job (kubernetes-pods) is shared: its goroutines are read from its own instance.
+				var sat []string
+				for _, r := range rep.Tables.Saturation.Rows {
+					sat = append(sat, fmt.Sprintf("%s %s %v", r.Resource, r.Service, r.Saturated))
+				}
+				if !slices.Equal(sat, []string{"goroutines orders true"}) {
+					t.Errorf("saturation of orders = %v (queries %v), want its own goroutine growth only", sat, rep.Tables.Saturation.Rows)
+				}
+			}
 		})
 	}
 	// Span metrics hold each call twice (the server span and the caller's client span): only the

@@ -323,15 +323,15 @@ func (s *Source) Hotspots(ctx context.Context, hq HotspotQuery) (investigate.Hot
 	if len(notes) > 0 {
 		in.Requests.Note = strings.TrimLeft(in.Requests.Note+"; "+strings.Join(notes, "; "), "; ")
 	}
-	have := d.names
+	have, scope := d.names, d.scope(hq.Service)
 	if hq.Service != "" {
 		// Only the saturation metrics that carry this service (one call), so a service without them
 		// sends none of their queries.
-		if have, err = saturationNames(ctx, rec, hq.Service, w); err != nil {
+		if have, err = saturationNames(ctx, rec, scope, w); err != nil {
 			return in, rec.reqs, err
 		}
 	}
-	satJobs, found := saturationJobs(rec, have, in.Saturation, hq.Service, w, win, rangeWin, step, &mu)
+	satJobs, found := saturationJobs(rec, have, in.Saturation, scope, w, win, rangeWin, step, &mu)
 	jobs = append(jobs, satJobs...)
 	if !found {
 		var looked []string
@@ -367,9 +367,9 @@ func forList(svcs []string) string {
 	return " for " + strings.Join(svcs, ", ")
 }
 
-// saturationNames are the saturation metrics whose series carry service under their grouping label
-// (job or container).
-func saturationNames(ctx context.Context, rec *recorder, service string, w investigate.Window) (map[string]bool, error) {
+// saturationNames are the saturation metrics whose series carry the service under their grouping
+// label (job or container), or come from its instances or pods.
+func saturationNames(ctx context.Context, rec *recorder, scope satScope, w investigate.Window) (map[string]bool, error) {
 	var names, labels []string
 	for _, sc := range saturationChecks {
 		names = append(names, sc.metrics...)
@@ -382,7 +382,7 @@ func saturationNames(ctx context.Context, rec *recorder, service string, w inves
 	nameRE := MatchRegex("__name__", strings.Join(quoted, "|"))
 	var match []string
 	for _, l := range investigate.Distinct(labels) {
-		match = append(match, "{"+nameRE+", "+serviceMatcher(l, service)+"}")
+		match = append(match, "{"+nameRE+", "+scope.matcher(l)+"}")
 	}
 	vals, err := rec.labelValues(ctx, "__name__", match, w.BaselineStart, w.End)
 	have := map[string]bool{}

@@ -3,6 +3,7 @@ package prometheus
 import (
 	"context"
 	"math"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -63,11 +64,41 @@ var saturationChecks = []satCheck{
 		constLim: 1, warnAt: 0.9, group: []string{"job", "name"}},
 }
 
-func (c satCheck) expr(tmpl, service, w string) string {
-	var sel0 string
-	if service != "" {
-		sel0 = serviceMatcher(c.group[0], service)
+// satScope is the service saturation is read for and its processes: the instances (and pods) whose
+// request series carry the service, so that a job shared by many services ("kubernetes-pods") is
+// narrowed to this service's own targets, under the same identity as its request metrics.
+type satScope struct {
+	service   string
+	instances []string
+	pods      []string
+}
+
+// maxTargets bounds the instances or pods spelled out in a matcher; beyond it the job or container
+// is matched by the service's name.
+const maxTargets = 100
+
+// matcher is the saturation matcher for a check grouped by group ("" without --service).
+func (sc satScope) matcher(group string) string {
+	anyOf := func(label string, vals []string) string {
+		q := make([]string, len(vals))
+		for i, v := range vals {
+			q[i] = regexp.QuoteMeta(v)
+		}
+		return MatchRegex(label, strings.Join(q, "|"))
 	}
+	switch {
+	case sc.service == "":
+		return ""
+	case group == "job" && len(sc.instances) > 0 && len(sc.instances) <= maxTargets:
+		return anyOf("instance", sc.instances)
+	case group == "container" && len(sc.pods) > 0 && len(sc.pods) <= maxTargets:
+		return anyOf("pod", sc.pods)
+	}
+	return serviceMatcher(group, sc.service)
+}
+
+func (c satCheck) expr(tmpl string, scope satScope, w string) string {
+	sel0 := scope.matcher(c.group[0])
 	sel := ""
 	if sel0 != "" {
 		sel = ", " + sel0
@@ -80,8 +111,8 @@ type satKey struct{ service, op string }
 
 func (c satCheck) key(l map[string]string, service string) satKey {
 	k := satKey{service: l[c.group[0]]}
-	if k.service == "" {
-		k.service = service
+	if k.service == "" || service != "" {
+		k.service = service // with --service, the service asked for, whatever its job is called
 	}
 	var ops []string
 	for _, g := range c.group[1:] {
@@ -94,7 +125,8 @@ func (c satCheck) key(l map[string]string, service string) satKey {
 }
 
 // saturationJobs returns the queries of every check whose metrics exist, and whether any did.
-func saturationJobs(rec *recorder, have map[string]bool, si *investigate.SaturationInput, service string, w investigate.Window, win, rangeWin string, step time.Duration, mu *sync.Mutex) ([]job, bool) {
+func saturationJobs(rec *recorder, have map[string]bool, si *investigate.SaturationInput, scope satScope, w investigate.Window, win, rangeWin string, step time.Duration, mu *sync.Mutex) ([]job, bool) {
+	service := scope.service
 	var jobs []job
 	found := false
 	for _, c := range saturationChecks {
@@ -106,8 +138,8 @@ func saturationJobs(rec *recorder, have map[string]bool, si *investigate.Saturat
 			continue
 		}
 		found = true
-		value := c.expr(c.value, service, win)
-		rangeValue := c.expr(c.value, service, rangeWin)
+		value := c.expr(c.value, scope, win)
+		rangeValue := c.expr(c.value, scope, rangeWin)
 		cur, base, lim := map[satKey]float64{}, map[satKey]float64{}, map[satKey]float64{}
 		sparks := map[satKey][]float64{}
 		into := func(q string, t time.Time, dst map[satKey]float64) job {
@@ -141,7 +173,7 @@ func saturationJobs(rec *recorder, have map[string]bool, si *investigate.Saturat
 			}}}
 		limitQ := ""
 		if c.limit != "" {
-			limitQ = c.expr(c.limit, service, win)
+			limitQ = c.expr(c.limit, scope, win)
 			parts = append(parts, into(limitQ, w.End, lim))
 		}
 		var once sync.Once
