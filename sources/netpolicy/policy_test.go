@@ -1,6 +1,7 @@
 package netpolicy
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,4 +83,23 @@ func TestNamespaceLabels(t *testing.T) {
 	if !strings.Contains(strings.Join(as, "\n"), "no Namespace manifest") {
 		t.Errorf("assumptions do not say where namespace labels came from: %v", as)
 	}
+}
+
+// FuzzManifest: any bytes as a manifest document give policies or an error, never a panic, and any
+// policies read evaluate.
+func FuzzManifest(f *testing.F) {
+	for _, n := range []string{"policies.yaml", "namespaces.yaml", "workloads.yaml"} {
+		b, _ := os.ReadFile(filepath.Join("..", "..", "testdata", "netpolicy", n))
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m := &Manifests{Cluster: Cluster{NamespaceLabels: map[string]map[string]string{}}}
+		for _, doc := range splitYAML(data) {
+			_ = m.add(doc)
+		}
+		var as []string
+		from, _ := m.Resolve("shop/checkout", "", &as)
+		to, _ := m.Resolve("shop/payment", "", &as)
+		_ = Evaluate(&m.Cluster, Query{From: from, To: to, Port: 8080})
+	})
 }
