@@ -160,7 +160,7 @@ func TestAccuracyDoc(t *testing.T) {
 		{Name: "deploy", Fault: "deploy", Service: "checkout", Rank: 3, Seconds: 60,
 			Top: &investigate.Finding{Kind: "slow_span", Service: "checkout", Severity: "high", Score: 0.8}},
 	}
-	o := &DemoScenariosOptions{Tier: "full", Baseline: 30 * time.Second, Incident: 30 * time.Second, Rate: 30, Rows: 1000, Argv: "dbg demo scenarios"}
+	o := &DemoScenariosOptions{Tier: "full", Baseline: 30 * time.Second, Incident: 30 * time.Second, Rate: 30, Rows: 1000, Argv: "go run ./demo scenarios"}
 	doc := accuracyDoc(o, rs, time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC), 3*time.Minute)
 	for _, want := range []string{"AC@1 50%, AC@3 100%", "over 2 fault scenarios (1 failing)", "highest cause severity low",
 		"2026-11-25 14:00 UTC", "tier **full**", `SELECT a\|b`, "| deploy | deploy in checkout |", "| 3 | no |", "## Acceptance rule per fault"} {
