@@ -541,7 +541,7 @@ func discover(ctx context.Context, rec *recorder, hq HotspotQuery, convs []Conve
 	memo := &valuesMemo{rec: rec, w: w, mu: &mu, waiting: map[string][]func([]string){}, sets: map[string][]func([]map[string]string){}}
 	for _, c := range found {
 		c.use.whole = hq.Service == "" && !listServices && perRole[c.role] == 1 && c.use.ServiceLabel != ""
-		jobs = append(jobs, c.identityJobs(rec, hq, &mu, memo)...)
+		jobs = append(jobs, c.identityJobs(hq, memo)...)
 	}
 	if err := runJobs(ctx, jobs, hq.Concurrency); err != nil {
 		return nil, err
@@ -567,8 +567,8 @@ func discover(ctx context.Context, rec *recorder, hq HotspotQuery, convs []Conve
 
 // identityJobs fill in which services a family holds, and what the unit and quantiles are when only
 // the data says.
-func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex, memo *valuesMemo) []job {
-	w, u := hq.Window, c.use
+func (c *candidate) identityJobs(hq HotspotQuery, memo *valuesMemo) []job {
+	u := c.use
 	u.raw = map[string]map[string]bool{}
 	addRaw := func(label, v string) {
 		s := serviceName(label, v)
@@ -634,35 +634,25 @@ func (c *candidate) identityJobs(rec *recorder, hq HotspotQuery, mu *sync.Mutex,
 		u.Services = []string{""}
 	}
 	if c.role == "latency" && c.kind == "histogram" && u.msPerUnit == 0 {
-		jobs = append(jobs, job{func(ctx context.Context) error {
-			les, err := rec.labelValues(ctx, "le", []string{Selector(c.metric, u.Selector)}, w.BaselineStart, w.End)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
+		if j, ok := memo.values("le", Selector(c.metric, u.Selector), func(les []string) {
 			unit, ms, from := unitFromBounds(les)
 			u.Unit, u.msPerUnit = unit, ms
 			u.Why += ", unit " + unit + " from the " + from
-			return nil
-		}})
+		}); ok {
+			jobs = append(jobs, j)
+		}
 	}
 	if c.role == "latency" && c.kind == "summary" {
 		if u.msPerUnit == 0 {
 			u.Unit, u.msPerUnit = "seconds", 1000
 			u.Why += ", no unit in the name or metadata: seconds, the Prometheus base unit"
 		}
-		jobs = append(jobs, job{func(ctx context.Context) error {
-			qs, err := rec.labelValues(ctx, "quantile", []string{Selector(c.metric, u.Selector)}, w.BaselineStart, w.End)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
+		if j, ok := memo.values("quantile", Selector(c.metric, u.Selector), func(qs []string) {
 			u.quantiles = pickQuantiles(qs)
 			u.Why += fmt.Sprintf(", quantiles %s and %s", orNone(u.quantiles[0]), orNone(u.quantiles[1]))
-			return nil
-		}})
+		}); ok {
+			jobs = append(jobs, j)
+		}
 	}
 	return jobs
 }
