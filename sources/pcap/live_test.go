@@ -66,9 +66,9 @@ func TestLiveCapture(t *testing.T) {
 	if testing.Short() {
 		t.Skip("full tier: real tcpdump in network namespaces")
 	}
-	for _, tool := range []string{"ip", "nft", "tcpdump"} {
+	for _, tool := range []string{"ip", "nft", "tcpdump", "tshark"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: the full tier needs it (scripts/test.sh installs iproute2, nftables, tcpdump)", tool)
+			t.Fatalf("%s not found: the full tier needs it (scripts/test.sh installs iproute2, nftables, tcpdump, tshark)", tool)
 		}
 	}
 	if os.Geteuid() != 0 {
@@ -174,7 +174,7 @@ func TestLiveCapture(t *testing.T) {
 			t.Errorf("healthy server lost packets or reset: %+v", s)
 		}
 	}
-	if tshark, err := exec.LookPath("tshark"); err == nil {
+	if tshark, err := exec.LookPath("tshark"); err == nil { // checked above: always true here
 		out, err := exec.Command(tshark, "-r", capture, "-q", "-z", "conv,tcp").Output()
 		if err != nil {
 			t.Fatalf("tshark: %v", err)
