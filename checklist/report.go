@@ -61,6 +61,7 @@ type Outcome struct {
 	Patterns []investigate.Pattern      // StepLogs: the top log templates against the baseline
 	Edges    []investigate.Edge         // StepDependencies: the downstream graph
 	Ranked   []investigate.Finding      // StepHypothesis: every finding ranked (the report's findings)
+	Ranking  *Ranking                   // StepHypothesis: the margin, ties and stability of the top hypothesis
 	Probe    *ProbeReport               // StepHypothesis, with --probe
 	// Experiments are StepHypothesis's fault-injection experiments for the top hypotheses (dbg chaos plan).
 	Experiments *chaos.Plan
@@ -207,16 +208,18 @@ type SourceStatus struct {
 
 // Report is the checklist's result: the `dbg checklist` JSON contract.
 type Report struct {
-	Service      string                `json:"service"`
-	Window       investigate.TimeRange `json:"window"`
-	Baseline     investigate.TimeRange `json:"baseline"`
-	GeneratedAt  time.Time             `json:"generated_at"`
-	Answer       string                `json:"answer"`
-	Steps        []StepResult          `json:"steps"`
-	Findings     []investigate.Finding `json:"findings"`
-	Sources      []SourceStatus        `json:"sources"`
-	Verification *Verification         `json:"verification,omitempty"`
-	Timeline     []TimelineEntry       `json:"timeline"`
+	Service     string                `json:"service"`
+	Window      investigate.TimeRange `json:"window"`
+	Baseline    investigate.TimeRange `json:"baseline"`
+	GeneratedAt time.Time             `json:"generated_at"`
+	Answer      string                `json:"answer"`
+	Steps       []StepResult          `json:"steps"`
+	Findings    []investigate.Finding `json:"findings"`
+	// Ranking is how firmly the evidence picks the top hypothesis (nil when there is none).
+	Ranking      *Ranking        `json:"ranking,omitempty"`
+	Sources      []SourceStatus  `json:"sources"`
+	Verification *Verification   `json:"verification,omitempty"`
+	Timeline     []TimelineEntry `json:"timeline"`
 	// Exemplar is a trace showing the top hypothesis, for the HTML waterfall.
 	Exemplar *Exemplar `json:"exemplar,omitempty"`
 }
@@ -240,10 +243,11 @@ type Verification = investigate.Verification
 // FindingRef names a finding across reports.
 type FindingRef = investigate.FindingRef
 
-// TopRootCause returns the best root-cause finding, nil when there is none.
+// TopRootCause returns the best root-cause finding (or the likely cause, when the evidence does not
+// settle the top), nil when there is none.
 func (r *Report) TopRootCause() *investigate.Finding {
 	for i := range r.Findings {
-		if r.Findings[i].Tier == TierRootCause {
+		if t := r.Findings[i].Tier; t == TierRootCause || t == TierLikelyCause {
 			return &r.Findings[i]
 		}
 	}

@@ -152,6 +152,7 @@ func assemble(inv *Investigation, results map[StepID]*StepResult, prev *Report) 
 	}
 	if h, ok := results[StepHypothesis]; ok && h.Outcome.Ranked != nil {
 		rep.Findings = h.Outcome.Ranked
+		rep.Ranking = h.Outcome.Ranking
 	}
 	if v, ok := results[StepVerify]; ok {
 		rep.Verification = v.Outcome.Verification
@@ -253,8 +254,32 @@ func answer(r *Report) string {
 		return fmt.Sprintf("No anomaly found for %s in this window against its baseline.", r.Service)
 	case top == nil:
 		return fmt.Sprintf("Symptom: %s. No cause stood out in the evidence available; see the steps for what was checked.", sym.Title)
-	case sym == nil:
-		return fmt.Sprintf("Most likely cause: %s (%s, score %.2f).", top.Title, top.Severity, top.Score)
 	}
-	return fmt.Sprintf("Most likely cause: %s (%s, score %.2f). Symptom: %s.", top.Title, top.Severity, top.Score, sym.Title)
+	cause := causeLine(r, top)
+	if sym == nil {
+		return cause
+	}
+	return cause + " Symptom: " + sym.Title + "."
+}
+
+// causeLine names the top hypothesis as firmly as the evidence allows: a tie says both and what would
+// separate them, an answer that does not hold under resampling is a likely cause.
+func causeLine(r *Report, top *investigate.Finding) string {
+	rk := r.Ranking
+	if rk != nil && len(rk.Tied) > 1 {
+		names := make([]string, len(rk.Tied))
+		for i, t := range rk.Tied {
+			names[i] = t.Title
+		}
+		return fmt.Sprintf("%s; the evidence does not separate them (margin %.2f), check: %s.", strings.Join(names, " or "), rk.Margin, rk.Check)
+	}
+	lead := "Most likely cause"
+	if top.Tier == TierLikelyCause {
+		lead = "Likely cause"
+	}
+	s := fmt.Sprintf("%s: %s (%s, score %.2f", lead, top.Title, top.Severity, top.Score)
+	if rk != nil && rk.Resamples > 0 {
+		s += fmt.Sprintf(", holds in %.0f%% of %d resamples", 100*rk.Stability, rk.Resamples)
+	}
+	return s + ")."
 }

@@ -16,18 +16,28 @@ func (hypothesisStep) Number() StepID { return StepHypothesis }
 func (hypothesisStep) Name() string   { return "Test hypothesis" }
 
 func (hypothesisStep) Run(ctx context.Context, inv *Investigation, prior map[StepID]*StepResult) StepResult {
-	var all []investigate.Finding
+	var all, others, step4 []investigate.Finding
 	for n := StepSymptom; n <= StepDependencies; n++ {
 		if r, ok := prior[n]; ok {
 			all = append(all, r.Findings...)
+			if n == StepTraces {
+				step4 = r.Findings
+			} else {
+				others = append(others, r.Findings...)
+			}
 		}
 	}
-	var window []*investigate.TraceReport
+	var window, baseline []*investigate.TraceReport
 	if tev, err := inv.Traces(ctx); err == nil {
-		window = tev.Window
+		window, baseline = tev.Window, tev.Baseline
 	}
 	ranked := Rank(all, window)
-	res := StepResult{Outcome: Outcome{Ranked: ranked}}
+	var first *investigate.Finding
+	if len(ranked) > 0 && ranked[0].Tier == TierRootCause {
+		first = &ranked[0]
+	}
+	st, n := stability(first, others, step4, window, baseline)
+	res := StepResult{Outcome: Outcome{Ranked: ranked, Ranking: decide(ranked, st, n)}}
 	var top []investigate.Finding
 	for _, f := range ranked {
 		if f.Tier != TierSymptom && len(top) < 3 {

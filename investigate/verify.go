@@ -6,6 +6,7 @@ import "time"
 // contributing, and what users feel as symptoms.
 const (
 	TierRootCause    = "root_cause"
+	TierLikelyCause  = "likely_cause" // the top hypothesis when another is within the margin or it is unstable under resampling
 	TierContributing = "contributing"
 	TierSymptom      = "symptom"
 )

@@ -107,6 +107,8 @@ func tierLabel(t string) string {
 	switch t {
 	case checklist.TierRootCause:
 		return "ROOT CAUSE"
+	case checklist.TierLikelyCause:
+		return "LIKELY CAUSE"
 	case checklist.TierContributing:
 		return "contributing"
 	}

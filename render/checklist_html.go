@@ -122,7 +122,7 @@ func newHTMLPage(rep *checklist.Report) *htmlPage {
 	seenRoot := false
 	for i, f := range rep.Findings {
 		hf := newHTMLFinding(i+1, f)
-		if f.Tier == checklist.TierRootCause {
+		if f.Tier == checklist.TierRootCause || f.Tier == checklist.TierLikelyCause {
 			p.RootCause++
 			if !seenRoot {
 				hf.RootCause, seenRoot = true, true
@@ -200,6 +200,8 @@ func htmlTierLabel(t string) string {
 	switch t {
 	case checklist.TierRootCause:
 		return "root cause"
+	case checklist.TierLikelyCause:
+		return "likely cause"
 	case checklist.TierContributing:
 		return "contributing"
 	case checklist.TierSymptom:
