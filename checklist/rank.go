@@ -25,7 +25,7 @@ func isSymptom(f *investigate.Finding) bool {
 var mechanismKinds = map[string]bool{
 	investigate.KindNPlusOne: true, investigate.KindSlowQuery: true, investigate.KindErrorOrigin: true,
 	investigate.KindMemoryLeak: true, investigate.KindGoroutineLeak: true, investigate.KindCPUHotspot: true,
-	investigate.KindFanout: true,
+	investigate.KindFanout: true, investigate.KindContention: true,
 }
 
 // Rank merges the findings of every step into one list of hypotheses: duplicates folded, each candidate
@@ -259,7 +259,7 @@ func changeOutranksPresence(cands []*investigate.Finding) {
 
 // specificity orders the kinds that can describe one operation: the more specific names the mechanism.
 var specificity = map[string]int{
-	investigate.KindErrorOrigin: 6, investigate.KindNPlusOne: 5, investigate.KindSlowQuery: 4, investigate.KindFanout: 3,
+	investigate.KindErrorOrigin: 7, investigate.KindContention: 6, investigate.KindNPlusOne: 5, investigate.KindSlowQuery: 4, investigate.KindFanout: 3,
 	investigate.KindDependency: 2, investigate.KindSlowSpan: 1,
 }
 

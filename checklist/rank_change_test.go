@@ -93,3 +93,16 @@ func TestRankChangeOutranksPresence(t *testing.T) {
 		})
 	}
 }
+
+// TestRankContentionIsTheMechanism: a wait for a lock or a pool on the operation a slow span and an
+// edge describe is their mechanism.
+func TestRankContentionIsTheMechanism(t *testing.T) {
+	out := Rank([]investigate.Finding{
+		f("slow_span", "store", "SQL SELECT", 0.85, "peer", "mysql", "delta_ms", 2400.0),
+		f("dependency", "web", "HTTP GET", 0.8, "peer", "store"),
+		f("contention", "store", "SQL SELECT", 0.75, "resource", "lock", "wait_ms", 2450.0),
+	}, nil)
+	if out[0].Kind != "contention" || out[0].Tier != TierRootCause {
+		t.Fatalf("first %s %s (%s %.2f), want the contention as root cause", out[0].Kind, out[0].Service, out[0].Tier, out[0].Score)
+	}
+}

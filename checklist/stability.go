@@ -118,6 +118,7 @@ func stability(top *investigate.Finding, others []investigate.Finding, step4 []i
 		}
 		attr, _ := investigate.AttributeLatency(w, b)
 		all := append(append(append(append([]investigate.Finding{}, others...), kept...), attr...), investigate.RecurringProblems(w, b)...)
+		all = append(all, investigate.ContentionFindings(w, b)...)
 		for _, f := range Rank(all, w) {
 			if f.Tier != TierSymptom {
 				if findingKey(&f) == want {

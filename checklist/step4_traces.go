@@ -30,6 +30,7 @@ func (tracesStep) Run(ctx context.Context, inv *Investigation, _ map[StepID]*Ste
 	attr, table := investigate.AttributeLatency(tev.Window, tev.Baseline)
 	res.Findings = append(res.Findings, attr...)
 	res.Findings = append(res.Findings, investigate.RecurringProblems(tev.Window, tev.Baseline)...)
+	res.Findings = append(res.Findings, investigate.ContentionFindings(tev.Window, tev.Baseline)...)
 	sq, notes := slowQueries(ctx, inv, tev)
 	res.Findings = append(res.Findings, sq...)
 	res.Outcome.Sample = &TraceSample{Attribution: table, WindowTraces: len(tev.Window), BaselineTraces: len(tev.Baseline)}
