@@ -256,6 +256,9 @@ func answer(r *Report) string {
 		return fmt.Sprintf("Symptom: %s. No cause stood out in the evidence available; see the steps for what was checked.", sym.Title)
 	}
 	cause := causeLine(r, top)
+	if len(top.Chain) > 1 {
+		return cause + " Chain: " + ChainLine(top.Chain) + "." // the chain ends in the symptom
+	}
 	if sym == nil {
 		return cause
 	}

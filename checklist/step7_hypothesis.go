@@ -38,6 +38,7 @@ func (hypothesisStep) Run(ctx context.Context, inv *Investigation, prior map[Ste
 	}
 	st, n := stability(first, others, step4, window, baseline)
 	res := StepResult{Outcome: Outcome{Ranked: ranked, Ranking: decide(ranked, st, n)}}
+	attachChain(ranked)
 	var top []investigate.Finding
 	for _, f := range ranked {
 		if f.Tier != TierSymptom && len(top) < 3 {

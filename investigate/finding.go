@@ -89,6 +89,25 @@ type Finding struct {
 	TraceIDs       []string       `json:"trace_ids"`
 	Links          []string       `json:"links"`
 	Recommendation string         `json:"recommendation"`
+	// Chain is a root cause's causal chain, trigger first (checklist only; see ChainLink).
+	Chain []ChainLink `json:"chain,omitempty"`
+}
+
+// Chain roles: the state change that set it off, the operation or resource whose behaviour changed,
+// and what users see.
+const (
+	RoleTrigger   = "trigger"
+	RoleMechanism = "mechanism"
+	RoleSymptom   = "symptom"
+)
+
+// ChainLink is one step of a causal chain. A trigger with no kind is "no trigger found in the window".
+type ChainLink struct {
+	Role      string `json:"role"`
+	Kind      string `json:"kind"`
+	Service   string `json:"service"`
+	Operation string `json:"operation"`
+	Title     string `json:"title"`
 }
 
 // Normalize fills nil slices and maps so JSON shows [] and {} rather than null, and clamps the score.
