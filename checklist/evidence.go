@@ -37,16 +37,18 @@ func (inv *Investigation) traceFetch(ctx context.Context) func() (traceEvidence,
 		limit := inv.Options.TraceLimit
 		w := inv.Window
 		q := investigate.TraceQuery{Service: inv.Service, Start: w.Start, End: w.End, Limit: limit}
+		qe := q
+		qe.Errors = true
+		// The failing-trace search first: a source that over-fetches for it (Jaeger) can answer the
+		// window search from the same download.
+		failing, ferr := src.SearchTraces(ctx, qe)
 		win, err := src.SearchTraces(ctx, q)
 		if err != nil {
 			return ev, blame(inv.Sources.TracesName, err)
 		}
 		ev.Queries = append(ev.Queries, describeTraceQuery(q))
-		qe := q
-		qe.Errors = true
-		failing, err := src.SearchTraces(ctx, qe)
-		if err != nil {
-			ev.Warnings = append(ev.Warnings, "failing-trace search: "+err.Error())
+		if ferr != nil {
+			ev.Warnings = append(ev.Warnings, "failing-trace search: "+ferr.Error())
 		} else {
 			ev.Queries = append(ev.Queries, describeTraceQuery(qe))
 		}

@@ -20,10 +20,11 @@ import (
 
 // The adapters below fit each backend's client to the small interfaces the checklist consumes.
 
-type jaegerTraces struct{ c *jaeger.Client }
+// jaegerTraces searches through a memo made for the run, so no Jaeger answer is downloaded twice.
+type jaegerTraces struct{ m *jaeger.Memo }
 
 func (j jaegerTraces) SearchTraces(ctx context.Context, q investigate.TraceQuery) ([]*investigate.Trace, error) {
-	return j.c.Search(ctx, q)
+	return j.m.Search(ctx, q)
 }
 
 type promMetrics struct {
@@ -171,7 +172,7 @@ func buildChecklistSources(s *Settings, f *Factory, from, service string) (check
 		if c, err := jaeger.New(ep); err != nil {
 			warns = append(warns, err.Error())
 		} else {
-			src.Traces, src.TracesName = jaegerTraces{c}, "Jaeger at "+c.URL()
+			src.Traces, src.TracesName = jaegerTraces{jaeger.NewMemo(c)}, "Jaeger at "+c.URL()
 		}
 	}
 	if ep := s.Endpoint("prometheus"); strings.TrimSpace(ep.URL) != "" {

@@ -253,6 +253,16 @@ func (c *Client) Search(ctx context.Context, q investigate.TraceQuery) ([]*inves
 	if strings.TrimSpace(q.Service) == "" {
 		return nil, errors.New("Jaeger search: a service is required (--service)")
 	}
+	q, ask := searchSize(q)
+	ts, err := c.b.search(ctx, ask)
+	if err != nil {
+		return nil, scrub(err, c.secrets)
+	}
+	return filterSearch(ts, q), nil
+}
+
+// searchSize returns q with its default limit and the search to send Jaeger for it.
+func searchSize(q investigate.TraceQuery) (investigate.TraceQuery, investigate.TraceQuery) {
 	if q.Limit <= 0 {
 		q.Limit = 20
 	}
@@ -260,13 +270,10 @@ func (c *Client) Search(ctx context.Context, q investigate.TraceQuery) ([]*inves
 	if q.Errors {
 		// The error filter runs here, on what Jaeger returns: ask for more so that rare failures among
 		// many successes still fill the list.
+		ask.Errors = false
 		ask.Limit = min(q.Limit*errorsOverfetch, q.Limit+maxOverfetch)
 	}
-	ts, err := c.b.search(ctx, ask)
-	if err != nil {
-		return nil, scrub(err, c.secrets)
-	}
-	return filterSearch(ts, q), nil
+	return q, ask
 }
 
 // With Query.Errors, Search asks Jaeger for errorsOverfetch times the limit, at most maxOverfetch more.
