@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/dbgtool/dbg/render"
 	"github.com/dbgtool/dbg/sources/netpolicy"
@@ -19,7 +18,7 @@ type NetPolicyOptions struct {
 	From, To             string
 	FromLabels, ToLabels string
 	Port                 int32
-	Protocol             corev1.Protocol
+	Protocol             netpolicy.Protocol
 	NamespaceLabels      []string
 	Format               render.Format
 	Render               render.Options
@@ -51,14 +50,14 @@ assumed.`,
 				return err
 			}
 			o := &NetPolicyOptions{IO: f.IO, From: s.String("from"), To: s.String("to"), FromLabels: s.String("from-labels"),
-				ToLabels: s.String("to-labels"), Port: int32(s.Int("port")), Protocol: corev1.Protocol(strings.ToUpper(s.String("protocol")))}
+				ToLabels: s.String("to-labels"), Port: int32(s.Int("port")), Protocol: netpolicy.Protocol(strings.ToUpper(s.String("protocol")))}
 			o.Files, _ = cmd.Flags().GetStringArray("filename")
 			o.NamespaceLabels, _ = cmd.Flags().GetStringArray("namespace-labels")
 			if o.From == "" || o.To == "" || o.Port <= 0 || o.Port > 65535 || len(o.Files) == 0 {
 				return usageErrorf("dbg net policy: --from, --to, --port (1-65535) and -f (manifests) are required")
 			}
 			switch o.Protocol {
-			case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
+			case netpolicy.ProtocolTCP, netpolicy.ProtocolUDP, netpolicy.ProtocolSCTP:
 			default:
 				return usageErrorf("--protocol %q: want TCP, UDP or SCTP", o.Protocol)
 			}

@@ -7,13 +7,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sigs.k8s.io/yaml"
 	"sort"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // Workload is a pod template found in the manifests: what a NS/APP name resolves to.
@@ -104,8 +100,8 @@ func splitYAML(data []byte) [][]byte {
 }
 
 type typed struct {
-	metav1.TypeMeta `json:",inline"`
-	Items           []jsonRaw `json:"items"`
+	Kind  string    `json:"kind"`
+	Items []jsonRaw `json:"items"`
 }
 
 type jsonRaw []byte
@@ -114,9 +110,9 @@ func (r *jsonRaw) UnmarshalJSON(b []byte) error { *r = bytes.Clone(b); return ni
 
 // podTemplate is the part of any workload kind that matters here.
 type podTemplate struct {
-	Metadata metav1.ObjectMeta `json:"metadata"`
+	Metadata ObjectMeta `json:"metadata"`
 	Spec     struct {
-		Template corev1.PodTemplateSpec `json:"template"`
+		Template PodTemplateSpec `json:"template"`
 	} `json:"spec"`
 }
 
@@ -133,7 +129,7 @@ func (m *Manifests) add(doc []byte) error {
 			}
 		}
 	case "NetworkPolicy":
-		var p networkingv1.NetworkPolicy
+		var p NetworkPolicy
 		if err := yaml.Unmarshal(doc, &p); err != nil {
 			return err
 		}
@@ -143,7 +139,7 @@ func (m *Manifests) add(doc []byte) error {
 		}
 		m.Cluster.Policies = append(m.Cluster.Policies, p)
 	case "Namespace":
-		var ns corev1.Namespace
+		var ns Namespace
 		if err := yaml.Unmarshal(doc, &ns); err != nil {
 			return err
 		}
@@ -153,7 +149,7 @@ func (m *Manifests) add(doc []byte) error {
 		}
 		m.Cluster.NamespaceLabels[ns.Name] = l
 	case "Pod":
-		var p corev1.Pod
+		var p Pod
 		if err := yaml.Unmarshal(doc, &p); err != nil {
 			return err
 		}
@@ -168,7 +164,7 @@ func (m *Manifests) add(doc []byte) error {
 	return nil
 }
 
-func workload(ns, name, kind string, l map[string]string, spec corev1.PodSpec) Workload {
+func workload(ns, name, kind string, l map[string]string, spec PodSpec) Workload {
 	if ns == "" {
 		ns = "default"
 	}

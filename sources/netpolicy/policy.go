@@ -4,8 +4,9 @@
 // (https://kubernetes.io/docs/concepts/services-networking/network-policies/): a pod is isolated for a
 // direction when any policy selecting it has that policy type; an isolated pod's traffic is allowed when
 // any rule of those policies allows it (rules add up, nothing denies explicitly); a connection needs
-// both the source's egress and the destination's ingress to allow it. Types are k8s.io/api's, selectors
-// are matched with apimachinery's own LabelSelectorAsSelector.
+// both the source's egress and the destination's ingress to allow it. Its types mirror k8s.io/api's (types.go)
+// and its selectors apimachinery's LabelSelectorAsSelector (selector.go); tests check both against the
+// libraries, which the dbg binary does not link (issue #17: its size).
 package netpolicy
 
 import (
@@ -14,12 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Endpoint is one end of a connection: a pod (namespace, labels) or an address outside the cluster.
@@ -48,7 +43,7 @@ func (e Endpoint) String() string {
 type Query struct {
 	From, To Endpoint
 	Port     int32
-	Protocol corev1.Protocol // TCP when empty
+	Protocol Protocol // TCP when empty
 }
 
 // Rule names one rule: which policy, which direction, its index (from 1, as people count them).
@@ -90,50 +85,41 @@ type Verdict struct {
 
 // Cluster is what the manifests say: policies, and namespace labels.
 type Cluster struct {
-	Policies []networkingv1.NetworkPolicy
+	Policies []NetworkPolicy
 	// NamespaceLabels by namespace; kubernetes.io/metadata.name is always added, as the API server does.
 	NamespaceLabels map[string]map[string]string
 }
 
-func (c *Cluster) nsLabels(ns string) labels.Set {
-	out := labels.Set{"kubernetes.io/metadata.name": ns}
+func (c *Cluster) nsLabels(ns string) map[string]string {
+	out := map[string]string{"kubernetes.io/metadata.name": ns}
 	for k, v := range c.NamespaceLabels[ns] {
 		out[k] = v
 	}
 	return out
 }
 
-func policyTypes(p *networkingv1.NetworkPolicy) (ingress, egress bool) {
+func policyTypes(p *NetworkPolicy) (ingress, egress bool) {
 	if len(p.Spec.PolicyTypes) == 0 {
 		// The API's default: Ingress always, Egress when the policy has egress rules.
 		return true, len(p.Spec.Egress) > 0
 	}
 	for _, t := range p.Spec.PolicyTypes {
 		switch t {
-		case networkingv1.PolicyTypeIngress:
+		case PolicyTypeIngress:
 			ingress = true
-		case networkingv1.PolicyTypeEgress:
+		case PolicyTypeEgress:
 			egress = true
 		}
 	}
 	return ingress, egress
 }
 
-func selects(sel *metav1.LabelSelector, l map[string]string) (bool, error) {
-	if sel == nil {
-		return false, nil
-	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	if err != nil {
-		return false, err
-	}
-	return s.Matches(labels.Set(l)), nil
-}
+func selects(sel *LabelSelector, l map[string]string) (bool, error) { return sel.Matches(l) }
 
 // Evaluate judges q against the cluster's policies.
 func Evaluate(c *Cluster, q Query) Verdict {
 	if q.Protocol == "" {
-		q.Protocol = corev1.ProtocolTCP
+		q.Protocol = ProtocolTCP
 	}
 	v := Verdict{From: q.From.String(), To: q.To.String(), Port: q.Port, Protocol: string(q.Protocol), Policies: len(c.Policies)}
 	v.Egress = c.side(q, true, &v)
@@ -222,7 +208,7 @@ func (c *Cluster) side(q Query, egress bool, v *Verdict) Side {
 
 // ruleAllows: a rule allows when one of its peers matches (no peers: any) and one of its ports matches
 // (no ports: any).
-func (c *Cluster) ruleAllows(p *networkingv1.NetworkPolicy, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort, peer Endpoint, q Query, v *Verdict) (string, bool) {
+func (c *Cluster) ruleAllows(p *NetworkPolicy, peers []NetworkPolicyPeer, ports []NetworkPolicyPort, peer Endpoint, q Query, v *Verdict) (string, bool) {
 	portWhy, ok := portMatches(ports, q, peerOrSelf(peer, q), v)
 	if !ok {
 		return "", false
@@ -241,12 +227,12 @@ func (c *Cluster) ruleAllows(p *networkingv1.NetworkPolicy, peers []networkingv1
 // peerOrSelf is the endpoint whose named ports resolve the rule's port: the destination.
 func peerOrSelf(_ Endpoint, q Query) Endpoint { return q.To }
 
-func portMatches(ports []networkingv1.NetworkPolicyPort, q Query, dst Endpoint, v *Verdict) (string, bool) {
+func portMatches(ports []NetworkPolicyPort, q Query, dst Endpoint, v *Verdict) (string, bool) {
 	if len(ports) == 0 {
 		return "any port", true
 	}
 	for _, pp := range ports {
-		proto := corev1.ProtocolTCP
+		proto := ProtocolTCP
 		if pp.Protocol != nil {
 			proto = *pp.Protocol
 		}
@@ -257,7 +243,7 @@ func portMatches(ports []networkingv1.NetworkPolicyPort, q Query, dst Endpoint, 
 			return "any " + string(proto) + " port", true
 		}
 		var lo int32
-		if pp.Port.Type == intstr.String { // a named port: the destination's container port of that name
+		if pp.Port.IsString { // a named port: the destination's container port of that name
 			n, ok := dst.NamedPorts[pp.Port.StrVal]
 			if !ok {
 				note := fmt.Sprintf("named port %q: no container port of that name known for %s (give the workload manifest in -f DIR)", pp.Port.StrVal, dst)
@@ -284,7 +270,7 @@ func portMatches(ports []networkingv1.NetworkPolicyPort, q Query, dst Endpoint, 
 	return "", false
 }
 
-func (c *Cluster) peerMatches(p *networkingv1.NetworkPolicy, pr networkingv1.NetworkPolicyPeer, peer Endpoint, v *Verdict) (string, bool) {
+func (c *Cluster) peerMatches(p *NetworkPolicy, pr NetworkPolicyPeer, peer Endpoint, v *Verdict) (string, bool) {
 	if pr.IPBlock != nil {
 		if !peer.IP.IsValid() {
 			return "", false
@@ -314,7 +300,7 @@ func (c *Cluster) peerMatches(p *networkingv1.NetworkPolicy, pr networkingv1.Net
 			v.Warnings = append(v.Warnings, fmt.Sprintf("%s/%s: namespaceSelector: %v", p.Namespace, p.Name, err))
 			return "", false
 		}
-		nsOK, nsWhy = ok, "namespaceSelector "+metav1.FormatLabelSelector(pr.NamespaceSelector)
+		nsOK, nsWhy = ok, "namespaceSelector "+pr.NamespaceSelector.String()
 	}
 	if !nsOK {
 		return "", false
@@ -330,5 +316,5 @@ func (c *Cluster) peerMatches(p *networkingv1.NetworkPolicy, pr networkingv1.Net
 	if !ok {
 		return "", false
 	}
-	return nsWhy + ", podSelector " + metav1.FormatLabelSelector(pr.PodSelector), true
+	return nsWhy + ", podSelector " + pr.PodSelector.String(), true
 }
