@@ -15,17 +15,16 @@ func Probe(w io.Writer, r *probe.Result, f Format, o Options) error {
 	if f == FormatJSON {
 		return JSON(w, r)
 	}
-	md := f == FormatMarkdown
-	st := style{on: o.Color && !md}
-	var b strings.Builder
-	head := fmt.Sprintf("%s %s", r.Method, Clean(r.URL))
-	if md {
-		fmt.Fprintf(&b, "## dbg probe: `%s`\n\n", mdText(head))
+	p := newPrinter(w, f == FormatMarkdown, o)
+	st := p.style()
+	head := fmt.Sprintf("%s %s", r.Method, r.URL)
+	if p.markdown() {
+		fmt.Fprintf(p, "## dbg probe: %s\n\n", p.code(head))
 	} else {
-		fmt.Fprintln(&b, st.bold("dbg probe "+head))
+		fmt.Fprintln(p, st.bold("dbg probe "+Clean(head)))
 	}
 	if r.Interrupted {
-		fmt.Fprintln(&b, st.yellow("interrupted: the figures cover the requests sent before the stop"))
+		p.warning("interrupted: the figures cover the requests sent before the stop")
 	}
 	lat := r.Latency
 	rows := [][]string{
@@ -36,54 +35,44 @@ func Probe(w io.Writer, r *probe.Result, f Format, o Options) error {
 		{"status codes", countList(r.StatusCodes)},
 		{"errors", countList(r.Errors)},
 	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return err
-	}
-	b.Reset()
-	if md {
+	if p.markdown() {
 		for i := range rows {
-			rows[i][1] = mdText(rows[i][1])
+			rows[i][1] = p.cell(rows[i][1], 0)
 		}
-		if err := table(w, md, []string{"measure", "value"}, rows); err != nil {
+		if err := p.table([]string{"measure", "value"}, rows); err != nil {
 			return err
 		}
 	} else {
 		for _, r := range rows {
-			fmt.Fprintf(&b, "  %-13s %s\n", r[0], r[1])
+			fmt.Fprintf(p, "  %-13s %s\n", r[0], r[1])
 		}
 	}
 	if len(r.ErrorSamples) > 0 {
-		fmt.Fprintln(&b, "\nerror samples:")
+		p.section("error samples")
 		for _, s := range r.ErrorSamples {
-			fmt.Fprintln(&b, "  "+Truncate(Clean(s), 160))
+			fmt.Fprintln(p, "  "+p.cell(s, 160))
 		}
 	}
 	if len(r.Histogram) > 0 {
-		fmt.Fprintln(&b)
-		if md {
-			fmt.Fprintln(&b, "```")
-		}
-		histogramBars(&b, r.Histogram, 40)
-		if md {
-			fmt.Fprintln(&b, "```")
-		}
+		fmt.Fprintln(p)
+		p.pre(func() { histogramBars(p, r.Histogram, 40) })
 	}
 	if len(r.TraceIDs) > 0 {
-		fmt.Fprintf(&b, "\ntrace IDs (slowest first, then failed): %s\n", strings.Join(r.TraceIDs, " "))
-		if o.JaegerUI != "" {
-			fmt.Fprintf(&b, "open: %s/trace/%s\n", strings.TrimRight(o.JaegerUI, "/"), r.TraceIDs[0])
+		fmt.Fprintln(p)
+		p.fact("trace IDs (slowest first, then failed)", Clean(strings.Join(r.TraceIDs, " ")))
+		if l := TraceLink(o.JaegerUI, r.TraceIDs[0], ""); l != "" {
+			linkLine(p, "open", l)
 		}
-		fmt.Fprintf(&b, "correlation IDs: %s<seq>\n", r.CorrelationPrefix)
+		p.fact("correlation IDs", Clean(r.CorrelationPrefix)+"<seq>")
 	}
 	if v := r.Verdict; v != nil {
-		fmt.Fprintln(&b)
-		writeVerdict(&b, v, st)
+		fmt.Fprintln(p)
+		writeVerdict(p, v, st)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return nil
 }
 
-func writeVerdict(b *strings.Builder, v *probe.Verdict, st style) {
+func writeVerdict(b io.Writer, v *probe.Verdict, st style) {
 	if v.Pass {
 		fmt.Fprintln(b, st.bold("verdict: PASS"))
 	} else {
@@ -99,7 +88,7 @@ func writeVerdict(b *strings.Builder, v *probe.Verdict, st style) {
 }
 
 // histogramBars draws one bar per bucket, scaled to the fullest, with its range and count.
-func histogramBars(b *strings.Builder, hs []probe.Bucket, width int) {
+func histogramBars(b io.Writer, hs []probe.Bucket, width int) {
 	top := 0
 	for _, h := range hs {
 		top = max(top, h.Count)
