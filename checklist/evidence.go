@@ -59,8 +59,13 @@ func (inv *Investigation) traceFetch(ctx context.Context) func() (traceEvidence,
 		} else {
 			ev.Queries = append(ev.Queries, describeTraceQuery(qb))
 		}
-		ev.Window = analyzeAll(dedupeTraces(append(win, failing...)), inv.Options.Trace)
-		ev.Baseline = analyzeAll(dedupeTraces(base), inv.Options.Trace)
+		wt, nw := investigate.WithoutHousekeeping(dedupeTraces(append(win, failing...)), inv.Options.ExcludeRoutes)
+		bt, nb := investigate.WithoutHousekeeping(dedupeTraces(base), inv.Options.ExcludeRoutes)
+		if nw+nb > 0 {
+			ev.Warnings = append(ev.Warnings, fmt.Sprintf("excluded %d window and %d baseline traces of health, readiness and metrics endpoints from the sample", nw, nb))
+		}
+		ev.Window = analyzeAll(wt, inv.Options.Trace)
+		ev.Baseline = analyzeAll(bt, inv.Options.Trace)
 		return ev, nil
 	}
 }

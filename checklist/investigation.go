@@ -98,11 +98,15 @@ type Options struct {
 	JaegerUI string
 	// ProbeURL is the service's URL (--probe) for the experiments' dbg probe commands; "" leaves a placeholder.
 	ProbeURL string
+	// ExcludeRoutes are the endpoints whose traces are left out of the samples (health, readiness,
+	// metrics: investigate.DefaultHousekeeping); nil excludes none.
+	ExcludeRoutes []string
 }
 
 // DefaultOptions are the defaults dbg ships with.
 func DefaultOptions() Options {
-	return Options{TraceLimit: 200, Trace: investigate.DefaultTraceOptions(), Hotspot: investigate.DefaultHotspotOptions(), LogLimit: 20000}
+	return Options{TraceLimit: 200, Trace: investigate.DefaultTraceOptions(), Hotspot: investigate.DefaultHotspotOptions(), LogLimit: 20000,
+		ExcludeRoutes: investigate.DefaultHousekeeping}
 }
 
 // Investigation is the shared context of one checklist run: what is investigated, where the evidence

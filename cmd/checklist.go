@@ -102,6 +102,14 @@ func checklistOptions(s *Settings, f *Factory) (*ChecklistOptions, error) {
 		return nil, err
 	}
 	inv.Options.JaegerUI = opts.Render.JaegerUI
+	if s.IsSet("trace-exclude-routes") { // config/env key: comma-separated routes, "none" keeps every trace
+		inv.Options.ExcludeRoutes = nil
+		for _, r := range strings.Split(s.String("trace-exclude-routes"), ",") {
+			if r = strings.TrimSpace(r); r != "" && r != "none" {
+				inv.Options.ExcludeRoutes = append(inv.Options.ExcludeRoutes, r)
+			}
+		}
+	}
 	if b != nil {
 		// A bundle carries its own window; --since/--until would look outside what was captured.
 		inv.Window = b.Window()
