@@ -132,6 +132,7 @@ func Rank(all []investigate.Finding, window []*investigate.TraceReport) []invest
 		}
 	}
 	logsYieldToMechanisms(cands)
+	surgesTrackingTraffic(cands)
 	for _, f := range cands {
 		checkHypothesis(f, window)
 	}
@@ -253,6 +254,40 @@ func changeOutranksPresence(cands []*investigate.Finding) {
 			f.Score = 0.95 * floor
 			f.Evidence["standing"] = fmt.Sprintf("present in %.0f%% of baseline traces too: ranked below what explains the change",
 				100*investigate.EvidenceNum(f.Evidence["baseline_trace_share"]))
+		}
+	}
+}
+
+// surgesTrackingTraffic: a log template that grew by no more than the traffic did (within 30%) is load,
+// not a surge: 14 templates "surging" by exactly the traffic ratio say only that there were more
+// requests. Its score falls to 30% and tracks_traffic says why. The traffic ratio is the strongest
+// traffic increase on the pattern's service, else anywhere in the window.
+func surgesTrackingTraffic(cands []*investigate.Finding) {
+	traffic := map[string]float64{}
+	anyRatio := 0.0
+	for _, f := range cands {
+		if f.Kind == investigate.KindTrafficSpike {
+			if r := investigate.EvidenceNum(f.Evidence["ratio"]); r > 1 {
+				traffic[f.Service] = max(traffic[f.Service], r)
+				anyRatio = max(anyRatio, r)
+			}
+		}
+	}
+	if anyRatio == 0 {
+		return
+	}
+	for _, f := range cands {
+		n, b := investigate.EvidenceNum(f.Evidence["count"]), investigate.EvidenceNum(f.Evidence["baseline_count"])
+		if f.Kind != investigate.KindLogPattern || b <= 0 {
+			continue
+		}
+		t := traffic[f.Service]
+		if t == 0 {
+			t = anyRatio
+		}
+		if r := n / b; r <= 1.3*t {
+			f.Score *= 0.3
+			f.Evidence["tracks_traffic"] = fmt.Sprintf("grew %.1fx with traffic up %.1fx: load, not a surge", r, t)
 		}
 	}
 }

@@ -106,3 +106,39 @@ func TestRankContentionIsTheMechanism(t *testing.T) {
 		t.Fatalf("first %s %s (%s %.2f), want the contention as root cause", out[0].Kind, out[0].Service, out[0].Tier, out[0].Score)
 	}
 }
+
+// TestRankSurgeNormalisedByTraffic: a log template that grew by the traffic ratio is load, not a surge;
+// one that grew far more, or a new one, keeps its score.
+func TestRankSurgeNormalisedByTraffic(t *testing.T) {
+	cases := []struct {
+		name        string
+		count, base float64
+		traffic     float64
+		lowered     bool
+	}{
+		{"grew by the traffic ratio", 330, 100, 3.3, true},
+		{"grew ten times with traffic 3.3x", 1000, 100, 3.3, false},
+		{"new pattern", 50, 0, 3.3, false},
+		{"no traffic change", 330, 100, 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := []investigate.Finding{f("log_pattern", "web", "", 0.5, "count", c.count, "baseline_count", c.base, "template", "served <_>")}
+			if c.traffic > 0 {
+				in = append(in, f("traffic_spike", "web", "GET /", 0.4, "ratio", c.traffic))
+			}
+			var lp investigate.Finding
+			for _, g := range Rank(in, nil) {
+				if g.Kind == "log_pattern" {
+					lp = g
+				}
+			}
+			if got := lp.Evidence["tracks_traffic"] != nil; got != c.lowered {
+				t.Fatalf("tracks_traffic %v (score %.2f), want %v", lp.Evidence["tracks_traffic"], lp.Score, c.lowered)
+			}
+			if c.lowered && lp.Score > 0.5*0.6 {
+				t.Errorf("score %.2f not lowered", lp.Score)
+			}
+		})
+	}
+}
