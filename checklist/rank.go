@@ -118,6 +118,7 @@ func Rank(all []investigate.Finding, window []*investigate.TraceReport) []invest
 			}
 		}
 	}
+	absorbedByRetries(cands, window)
 	explainSameSpan(cands)
 	changeOutranksPresence(cands)
 	for _, f := range cands {
@@ -292,6 +293,29 @@ func surgesTrackingTraffic(cands []*investigate.Finding) {
 	}
 }
 
+// absorbedByRetries: an error origin whose failed calls were retried under the same parent and whose
+// requests never failed is absorbed — real, but users saw at most the retry's delay. It is low (0.25 at
+// most), says "retried, N% of calls, no request failed", and folds nothing else on its operation (an
+// N+1 of the same call stays its own hypothesis).
+func absorbedByRetries(cands []*investigate.Finding, window []*investigate.TraceReport) {
+	for _, f := range cands {
+		if f.Kind != investigate.KindErrorOrigin || len(window) == 0 {
+			continue
+		}
+		st := investigate.Retries(window, f.Service, f.Operation)
+		if st.Errors == 0 || st.FailedRequests > 0 || 2*st.Retried < st.Errors {
+			continue
+		}
+		share := float64(st.Errors) / float64(st.Calls)
+		f.Score = min(f.Score, 0.25)
+		f.Evidence["retried"] = st.Retried
+		f.Evidence["failed_call_share"] = float64(int64(share*1000+0.5)) / 1000
+		f.Evidence["failed_requests"] = 0
+		f.Title = fmt.Sprintf("%s %s errors absorbed: retried, %.0f%% of calls, no request failed", f.Service, f.Operation, 100*share)
+		f.Recommendation = "No request failed: the retries absorb these errors at the cost of their delay. Look at why the call fails when latency matters; it is not this incident's failure."
+	}
+}
+
 // specificity orders the kinds that can describe one operation: the more specific names the mechanism.
 var specificity = map[string]int{
 	investigate.KindErrorOrigin: 7, investigate.KindContention: 6, investigate.KindNPlusOne: 5, investigate.KindSlowQuery: 4, investigate.KindFanout: 3,
@@ -323,8 +347,8 @@ func explainSameSpan(cands []*investigate.Finding) {
 	groups := map[[3]string][]*investigate.Finding{}
 	var order [][3]string
 	for _, f := range cands {
-		if specificity[f.Kind] == 0 {
-			continue
+		if specificity[f.Kind] == 0 || f.Evidence["retried"] != nil {
+			continue // an error the retries absorbed explains nothing else on its operation
 		}
 		ok := opKey{f.Service, f.Operation}
 		p := peerOf(f)
