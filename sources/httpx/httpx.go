@@ -118,7 +118,7 @@ func New(ep Endpoint) (*Client, error) {
 		TLSHandshakeTimeout: 10 * time.Second,
 		ForceAttemptHTTP2:   true,
 	}
-	c := &Client{ep: ep, base: u, Sleep: sleepCtx}
+	c := &Client{ep: ep, base: u, Sleep: SleepCtx}
 	c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
 	return c, nil
 }
@@ -473,7 +473,9 @@ func retryAfter(v string) (time.Duration, bool) {
 	return 0, false
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// SleepCtx waits d, or until ctx is done (then it returns ctx.Err()): the one cancellable sleep of
+// every poll and retry loop.
+func SleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -65,7 +65,7 @@ func TestRetries(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		c := newClient(t, Endpoint{URL: srv.URL})
-		c.Sleep = sleepCtx
+		c.Sleep = SleepCtx
 		start := time.Now()
 		_, err := c.Do(ctx, Request{})
 		if !errors.Is(err, ErrWaitTooLong) || !strings.Contains(err.Error(), "asked to wait 1h0m0s") {
@@ -81,7 +81,7 @@ func TestRetries(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		c := newClient(t, Endpoint{URL: srv.URL, Retries: 10})
-		c.Sleep = sleepCtx
+		c.Sleep = SleepCtx
 		start := time.Now()
 		_, err := c.Do(ctx, Request{})
 		var se *StatusError

@@ -146,7 +146,7 @@ func newGRPC(ep httpx.Endpoint, u *url.URL) (*grpcBackend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Jaeger at %s: %w", clean, err)
 	}
-	return &grpcBackend{conn: conn, qs: api.NewQueryServiceClient(conn), url: clean, ep: ep, sleep: sleepCtx}, nil
+	return &grpcBackend{conn: conn, qs: api.NewQueryServiceClient(conn), url: clean, ep: ep, sleep: httpx.SleepCtx}, nil
 }
 
 func (g *grpcBackend) close() error { return g.conn.Close() }
@@ -463,15 +463,4 @@ func (g *grpcBackend) operations(ctx context.Context, service string) ([]string,
 		return nil
 	})
 	return sorted(out), err
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

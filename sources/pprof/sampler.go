@@ -13,6 +13,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/dbgtool/dbg/investigate"
+	"github.com/dbgtool/dbg/sources/httpx"
 	"github.com/dbgtool/dbg/sources/safeio"
 )
 
@@ -171,7 +172,7 @@ func (sm *Sampler) Run(ctx context.Context) (*Samples, error) {
 		}
 		if i > 0 {
 			prog.Waiting(sm.Interval, i)
-			if err := sleep(ctx, sm.Interval); err != nil {
+			if err := httpx.SleepCtx(ctx, sm.Interval); err != nil {
 				out.Stopped = stoppedBy(ctx)
 				break
 			}
@@ -347,17 +348,6 @@ func stoppedBy(ctx context.Context) string {
 		return "stopped by the --timeout"
 	}
 	return "interrupted"
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 type noProgress struct{}
