@@ -6,6 +6,7 @@ package checklist
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -237,11 +238,14 @@ func (inv *Investigation) sourceOutcomes() []sourceOutcome {
 	}
 }
 
-// pendingSources names the sources still being read (started, not finished).
+// pendingSources names the sources the deadline caught: still being read (started, not finished), or
+// finished only because the deadline ended their read. The second matters: a backend that hangs until
+// the deadline and a runner that notices the deadline race, and either way that backend is the one
+// the step waited for.
 func (inv *Investigation) pendingSources() []string {
 	var out []string
 	for _, o := range inv.sourceOutcomes() {
-		if o.configured && o.started && !o.done {
+		if o.configured && o.started && (!o.done || errors.Is(o.err, context.DeadlineExceeded)) {
 			name := o.name
 			if name == "" {
 				name = o.kind
