@@ -187,7 +187,7 @@ func logsYieldToMechanisms(cands []*investigate.Finding) {
 		return seen
 	}
 	for _, f := range cands {
-		if f.Kind != investigate.KindLogPattern {
+		if f.Kind != investigate.KindLogPattern && !waitingCount(f) {
 			continue
 		}
 		below := reach(f.Service)
@@ -409,6 +409,14 @@ func rareErrorsApart(g []*investigate.Finding) []*investigate.Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// waitingCount reports whether a finding is the growth of a count of requests in flight (goroutines):
+// by Little's law in-flight = rate × latency, so when a call below got slower the count grows with it —
+// it is the waiting, not its cause, and yields to the mechanism below like a log pattern does.
+func waitingCount(f *investigate.Finding) bool {
+	r, _ := f.Evidence["resource"].(string)
+	return f.Kind == investigate.KindSaturation && r == "goroutines"
 }
 
 func isErrorPattern(f *investigate.Finding) bool {

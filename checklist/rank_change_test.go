@@ -142,3 +142,25 @@ func TestRankSurgeNormalisedByTraffic(t *testing.T) {
 		})
 	}
 }
+
+// TestRankInFlightGrowthYieldsToTheSlowCallBelow: goroutines that grow while a call below got slower
+// are the waiting (Little's law), not its cause.
+func TestRankInFlightGrowthYieldsToTheSlowCallBelow(t *testing.T) {
+	out := Rank([]investigate.Finding{
+		f("saturation", "web", "", 0.55, "resource", "goroutines"),
+		f("dependency", "web", "POST /orders", 0.47, "peer", "orders"),
+		f("dependency", "orders", "POST /score", 0.49, "peer", "scoring"),
+		f("slow_span", "scoring", "score model", 0.548, "delta_ms", 116.0),
+		f("latency_hotspot", "web", "/checkout", 0.78),
+	}, nil)
+	if out[0].Kind != "slow_span" || out[0].Service != "scoring" {
+		t.Fatalf("first %s %s (%.2f), want the slow span below", out[0].Kind, out[0].Service, out[0].Score)
+	}
+	heap := Rank([]investigate.Finding{
+		f("saturation", "web", "", 0.7, "resource", "heap"),
+		f("slow_span", "web", "GET /", 0.4, "delta_ms", 10.0),
+	}, nil)
+	if heap[0].Kind != "saturation" {
+		t.Errorf("a heap near its limit yielded: first %s", heap[0].Kind)
+	}
+}
