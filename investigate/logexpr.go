@@ -292,6 +292,9 @@ func QuoteQueryValue(s string) string {
 }
 
 func quoteFieldName(f string) string {
+	if f != "" && (f[0] == '-' || f[0] == '!') || isQueryKeyword(f) {
+		return escapeBare(f) // a leading - or !, or a bare AND/OR/NOT, would read as an operator
+	}
 	for i := 0; i < len(f); i++ {
 		if isSpecial(f[i]) || f[i] == '*' || f[i] == '>' || f[i] == '<' {
 			return escapeBare(f)
@@ -303,6 +306,9 @@ func quoteFieldName(f string) string {
 // escapeBare backslash-escapes the characters that end or change a bare word.
 func escapeBare(s string) string {
 	var b strings.Builder
+	if isQueryKeyword(s) {
+		b.WriteByte('\\') // AND, OR and NOT as words, not operators
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if isSpecial(c) || c == '*' || c == '>' || c == '<' || (c == '-' || c == '!') && i == 0 {
@@ -312,3 +318,6 @@ func escapeBare(s string) string {
 	}
 	return b.String()
 }
+
+// isQueryKeyword says whether a bare word would be read as an operator.
+func isQueryKeyword(s string) bool { return s == "AND" || s == "OR" || s == "NOT" }
