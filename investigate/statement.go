@@ -89,7 +89,7 @@ func NormalizeStatement(sql string) string {
 				i++
 			}
 			emit("?")
-		case c == '%' && i+1 < len(sql) && (sql[i+1] == 's' || sql[i+1] == 'd') && (i+2 == len(sql) || !isWordByte(sql[i+2])):
+		case c == '%' && i+1 < len(sql) && (sql[i+1]|0x20 == 's' || sql[i+1]|0x20 == 'd') && (i+2 == len(sql) || !isWordByte(sql[i+2])):
 			i += 2 // pyformat %s
 			emit("?")
 		case c == '%' && i+1 < len(sql) && sql[i+1] == '(':
